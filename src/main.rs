@@ -1,0 +1,5 @@
+//! `woodwork-actors`: the command line.
+
+fn main() {
+    println!("woodwork-actors");
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one test command: builds the workspace and runs every test (unit, property, corpus snapshots,
+# integration tests that drive the real binary over real HTTP and real subprocesses).
+# On a fresh machine it installs what the tests need (python3 for hook/pipe and tool workers) and
+# says exactly what is missing when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+if ! need cargo; then
+  echo "error: cargo not found: install Rust from rustup (https://rustup.rs) and re-run" >&2
+  exit 1
+fi
+
+if ! need python3; then
+  echo "python3 not found: installing it (tests run real Python hook workers)" >&2
+  if need apt-get; then
+    (apt-get update -qq && apt-get install -y -qq python3) >&2 || {
+      echo "error: could not install python3; install it and re-run" >&2; exit 1; }
+  else
+    echo "error: python3 is required by the tests; install it and re-run" >&2; exit 1
+  fi
+fi
+
+# One build of every target first, so the test run below reports only test results.
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"

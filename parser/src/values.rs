@@ -145,9 +145,21 @@ impl<'a> Converter<'a> {
                 return (self.var(name, default.as_deref(), range), true);
             }
             // Under --no-env a mixed string keeps its placeholders.
-            let encoded = crate::strings::encode(parts);
-            let inner = encoded[1..encoded.len() - 1].to_string();
-            return (Value::Str(inner), true);
+            let mut text = String::new();
+            for p in parts {
+                match p {
+                    StrPart::Lit(s) => text.push_str(s),
+                    StrPart::Var {
+                        name,
+                        default: None,
+                    } => text.push_str(&format!("${{{name}}}")),
+                    StrPart::Var {
+                        name,
+                        default: Some(d),
+                    } => text.push_str(&format!("${{{name}:-{d}}}")),
+                }
+            }
+            return (Value::Str(text), true);
         }
         let mut out = String::new();
         for p in parts {

@@ -3,7 +3,7 @@
 //! Canonical form: `name = kind type {` with entries indented four spaces as `key: value`, one
 //! blank line between declarations (other blank lines collapsed to one), double-quoted strings,
 //! lowercase `true`/`false`/`null`, `$VAR` (or `${VAR:-default}`), lists and maps on one line when
-//! they hold only scalars, no comments and fit in [`INLINE_WIDTH`] columns, otherwise one element
+//! they hold no comments, no typed blocks and fit in [`INLINE_WIDTH`] columns, otherwise one element
 //! per line, each followed by a comma.
 
 use crate::ast::*;
@@ -153,7 +153,16 @@ fn value(v: &Val, level: usize, out: &mut String) {
                 return;
             }
             out.push_str("[\n");
-            seq(members, level, out, value, true);
+            // Maps in one list are all inline or all blocks, so similar entries look alike.
+            let all_inline = items(members).all(|m| match &m.kind {
+                ValKind::Map(b) => inline_map(b).is_some(),
+                _ => true,
+            });
+            if all_inline {
+                seq(members, level, out, value, true);
+            } else {
+                seq(members, level, out, value_block_maps, true);
+            }
             indent(level, out);
             out.push(']');
         }
@@ -178,6 +187,14 @@ fn value(v: &Val, level: usize, out: &mut String) {
             block(body, level, out);
         }
         _ => out.push_str(&scalar(v).unwrap_or_default()),
+    }
+}
+
+/// Like [`value`], but a map is always written as a block.
+fn value_block_maps(v: &Val, level: usize, out: &mut String) {
+    match &v.kind {
+        ValKind::Map(b) if !b.members.is_empty() => block(b, level, out),
+        _ => value(v, level, out),
     }
 }
 
@@ -240,22 +257,47 @@ fn scalar(v: &Val) -> Option<String> {
 }
 
 fn inline_list(members: &[Member<Val>]) -> Option<String> {
-    let mut parts = Vec::new();
-    for m in members {
-        match m {
-            Member::Item {
-                value,
-                trailing: None,
-                ..
-            } => parts.push(scalar(value)?),
-            _ => return None,
-        }
-    }
-    let line = format!("[{}]", parts.join(", "));
+    let line = inline_value_list(members)?;
     (line.len() <= INLINE_WIDTH).then_some(line)
 }
 
 fn inline_map(b: &Block) -> Option<String> {
+    let line = inline_value_map(b)?;
+    (line.len() <= INLINE_WIDTH).then_some(line)
+}
+
+/// One-line text of a value (scalars, and lists/maps without comments); width not checked.
+fn inline_value(v: &Val) -> Option<String> {
+    match &v.kind {
+        ValKind::List(members) => inline_value_list(members),
+        ValKind::Map(b) => inline_value_map(b),
+        _ => scalar(v),
+    }
+}
+
+fn inline_value_list(members: &[Member<Val>]) -> Option<String> {
+    let mut parts = Vec::new();
+    for m in members {
+        match m {
+            // Lists of maps are always one map per line.
+            Member::Item { value, .. } if matches!(&value.kind, ValKind::Map(b) if !b.members.is_empty()) => {
+                return None
+            }
+            Member::Item {
+                value,
+                trailing: None,
+                ..
+            } => parts.push(inline_value(value)?),
+            _ => return None,
+        }
+        if parts.iter().map(String::len).sum::<usize>() > INLINE_WIDTH {
+            return None;
+        }
+    }
+    Some(format!("[{}]", parts.join(", ")))
+}
+
+fn inline_value_map(b: &Block) -> Option<String> {
     if b.members.is_empty() {
         return Some("{}".into());
     }
@@ -269,11 +311,13 @@ fn inline_map(b: &Block) -> Option<String> {
             } => {
                 let mut k = String::new();
                 key(&value.key.text, &mut k);
-                parts.push(format!("{k}: {}", scalar(&value.value)?));
+                parts.push(format!("{k}: {}", inline_value(&value.value)?));
             }
             _ => return None,
         }
+        if parts.iter().map(String::len).sum::<usize>() > INLINE_WIDTH {
+            return None;
+        }
     }
-    let line = format!("{{ {} }}", parts.join(", "));
-    (line.len() <= INLINE_WIDTH).then_some(line)
+    Some(format!("{{ {} }}", parts.join(", ")))
 }

@@ -136,20 +136,20 @@ fn dot(config: &Config) -> String {
 }
 
 fn mermaid(config: &Config) -> String {
-    // Mermaid ids must be plain: names are identifiers already ([A-Za-z0-9_]).
+    // Ids get a prefix so names like `end` never collide with Mermaid keywords.
     let mut out = String::from("flowchart LR\n");
     for c in &config.components {
         out.push_str(&format!(
-            "  {}[\"{}<br/>{} {}\"]\n",
+            "  n_{}[\"{}<br/>{} {}\"]\n",
             c.name, c.name, c.kind, c.type_name
         ));
     }
     for r in &config.routes {
         let arrow = if r.inferred { "-. inferred .->" } else { "-->" };
-        out.push_str(&format!("  {} {arrow} {}\n", r.from, r.to));
+        out.push_str(&format!("  n_{} {arrow} n_{}\n", r.from, r.to));
     }
     for (a, t) in tools(config) {
-        out.push_str(&format!("  {a} -.- {t}\n"));
+        out.push_str(&format!("  n_{a} -.- n_{t}\n"));
     }
     out
 }

@@ -20,7 +20,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         ReportFormat::Text => {
             let diags = report.render_text();
             if !diags.is_empty() {
-                eprint!("{diags}");
+                super::output::err(&diags);
             }
             if let Some(config) = &report.config {
                 print!(

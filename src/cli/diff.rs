@@ -31,12 +31,12 @@ pub fn unified(old: &str, new: &str, name: &str) -> String {
             ops.push((' ', a[i], i + 1));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i * (m + 1) + j + 1] >= lcs[(i + 1) * (m + 1) + j]) {
-            ops.push(('+', b[j], i + 1));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1]) {
             ops.push(('-', a[i], i + 1));
             i += 1;
+        } else {
+            ops.push(('+', b[j], i + 1));
+            j += 1;
         }
     }
     let near_change = |k: usize| {

@@ -10,7 +10,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
         let text = match read(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                super::output::err(&(format!("error: cannot read {}: {e}", path.display()) + "\n"));
                 failed = true;
                 continue;
             }
@@ -24,7 +24,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
                     path: path.clone(),
                     source: text,
                 };
-                eprint!("{}", report.render_text());
+                super::output::err(&report.render_text());
                 eprintln!(
                     "error: {} was not formatted: fix the syntax errors first",
                     path.display()
@@ -37,17 +37,17 @@ pub fn run(args: FmtArgs) -> ExitCode {
             continue;
         }
         if args.check {
-            println!("{} is not in canonical form:", path.display());
+            super::output::out(&(format!("{} is not in canonical form:", path.display()) + "\n"));
             print!(
                 "{}",
                 super::diff::unified(&text, &formatted, &path.display().to_string())
             );
             failed = true;
         } else if let Err(e) = std::fs::write(path, formatted) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            super::output::err(&(format!("error: cannot write {}: {e}", path.display()) + "\n"));
             failed = true;
         } else {
-            println!("formatted {}", path.display());
+            super::output::out(&(format!("formatted {}", path.display()) + "\n"));
         }
     }
     if failed {

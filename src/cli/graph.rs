@@ -12,7 +12,7 @@ pub fn run(args: GraphArgs) -> ExitCode {
     };
     let report = check_file(&args.file, &opts);
     let Some(config) = &report.config else {
-        eprint!("{}", report.render_text());
+        super::output::err(&report.render_text());
         return ExitCode::FAILURE;
     };
     let format = match args.format {
@@ -21,6 +21,6 @@ pub fn run(args: GraphArgs) -> ExitCode {
         GraphFormatArg::Mermaid => GraphFormat::Mermaid,
         GraphFormatArg::Json => GraphFormat::Json,
     };
-    print!("{}", render(config, format));
+    super::output::out(&render(config, format));
     ExitCode::SUCCESS
 }

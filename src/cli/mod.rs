@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 pub mod fmt;
 pub mod graph;
+pub mod output;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

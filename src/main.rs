@@ -1,5 +1,15 @@
 //! `woodwork-actors`: the command line.
 
-fn main() {
-    println!("woodwork-actors");
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match args.command {
+        cli::Command::Check(a) => cli::check::run(a),
+        cli::Command::Fmt(a) => cli::fmt::run(a),
+        cli::Command::Graph(a) => cli::graph::run(a),
+    }
 }

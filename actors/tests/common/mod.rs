@@ -94,3 +94,37 @@ pub fn pipeline(model: Component) -> Config {
         &[("cli", "agent"), ("agent", "out")],
     )
 }
+
+/// Waits until `cond` holds; panics after a hang guard (not a timing assertion).
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let guard = std::time::Instant::now();
+    while !cond() {
+        if guard.elapsed() > Duration::from_secs(10) {
+            panic!("hang guard: never happened: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+pub fn sup(restart: RestartType, strategy: Strategy, max_restarts: u32) -> SupervisionSpec {
+    SupervisionSpec {
+        strategy,
+        restart,
+        max_restarts,
+        within: Duration::from_secs(10),
+        backoff_min: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
+    }
+}
+
+pub fn panic_entry(msg: &str) -> Value {
+    map(&[("panic", s(msg))])
+}
+
+pub fn error_entry(kind: &str) -> Value {
+    map(&[("error", s(kind))])
+}
+
+pub fn slow(text: &str, ms: i64) -> Value {
+    map(&[("text", s(text)), ("delay_ms", Value::Int(ms))])
+}

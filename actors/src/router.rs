@@ -82,7 +82,7 @@ impl Router {
                 }
             }
             ReplyTo::Turn(t) => {
-                if t.events.is_some() {
+                if produced.announce && t.events.is_some() {
                     let ev = env.forward(
                         produced.event,
                         produced.payload.clone(),
@@ -91,7 +91,7 @@ impl Router {
                     );
                     t.emit(&ev);
                 }
-                if self.bus.has_subscribers() {
+                if produced.announce && self.bus.has_subscribers() {
                     let ev = env.forward(
                         produced.event,
                         produced.payload.clone(),

@@ -404,6 +404,11 @@ impl Runtime {
         self.services().sessions.info(id)
     }
 
+    /// A session's conversation memory (bounded; what agents see as history).
+    pub fn session_history(&self, id: &str) -> Vec<crate::llm::ChatMessage> {
+        self.services().sessions.history(id)
+    }
+
     /// Ends a session (its memory is dropped). True if it existed.
     pub async fn end_session(&self, id: &str) -> bool {
         let existed = self.services().sessions.remove(id);

@@ -178,10 +178,10 @@ impl AgentBehaviour {
                         ChatMessage::new(Role::Assistant, answer.clone()),
                     ],
                 );
-                return Ok(Produced::new(
-                    EventType::AgentResponse,
-                    serde_json::Value::String(answer),
-                ));
+                let mut produced =
+                    Produced::new(EventType::AgentResponse, serde_json::Value::String(answer));
+                produced.announce = false;
+                return Ok(produced);
             }
             let msg =
                 format!("agent `{name}` stopped after {max_steps} steps without a final answer");

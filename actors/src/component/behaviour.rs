@@ -45,21 +45,21 @@ impl Behaviour {
     /// Handles one message.
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         match self {
-            Behaviour::Input => Work::Now(Ok(Produced {
-                event: EventType::InputReceived,
-                payload: env.payload.clone(),
-            })),
+            Behaviour::Input => Work::Now(Ok(Produced::shared(
+                EventType::InputReceived,
+                env.payload.clone(),
+            ))),
             Behaviour::Console => {
                 tracing::info!(target: "woodwork::output", component = &*cell.name, "{}", env.text());
-                Work::Now(Ok(Produced {
-                    event: EventType::ComponentResponse,
-                    payload: env.payload.clone(),
-                }))
+                Work::Now(Ok(Produced::shared(
+                    EventType::ComponentResponse,
+                    env.payload.clone(),
+                )))
             }
-            Behaviour::PassThrough => Work::Now(Ok(Produced {
-                event: EventType::ComponentResponse,
-                payload: env.payload.clone(),
-            })),
+            Behaviour::PassThrough => Work::Now(Ok(Produced::shared(
+                EventType::ComponentResponse,
+                env.payload.clone(),
+            ))),
             Behaviour::Llm(b) => b.handle(env, cell),
             Behaviour::Agent(b) => b.handle(env, cell),
             Behaviour::Passive { what } => Work::Now(Err(Failure::Error(format!(

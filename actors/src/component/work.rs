@@ -12,6 +12,9 @@ use std::sync::Arc;
 pub struct Produced {
     pub event: EventType,
     pub payload: Arc<serde_json::Value>,
+    /// False when the component already emitted this event itself (with woodwork's fields), so
+    /// the router does not announce it twice.
+    pub announce: bool,
 }
 
 impl Produced {
@@ -19,6 +22,16 @@ impl Produced {
         Produced {
             event,
             payload: Arc::new(payload),
+            announce: true,
+        }
+    }
+
+    /// A result pass-through components forward as is.
+    pub fn shared(event: EventType, payload: Arc<serde_json::Value>) -> Produced {
+        Produced {
+            event,
+            payload,
+            announce: true,
         }
     }
 }

@@ -5,6 +5,23 @@
 //! One client value lives as long as its component's supervisor, across actor restarts, so state a
 //! client keeps (the mock's script position) survives a restart.
 
+pub mod claude;
+pub mod errors;
+pub mod http;
+pub mod hugging_face;
+pub mod lines;
+pub mod ollama;
+pub mod openai;
+pub mod props;
+pub mod providers;
+pub mod retry;
+pub mod sink;
+pub mod sse;
+pub mod stream;
+pub mod toolcalls;
+
+pub use providers::build_provider;
+
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::fmt;

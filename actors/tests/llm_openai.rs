@@ -478,3 +478,44 @@ async fn a_local_server_needs_no_key_and_gets_no_auth_header() {
     assert_eq!(r.path, "/v1/chat/completions");
     assert_eq!(r.header("authorization"), None);
 }
+
+#[tokio::test]
+async fn a_json_answer_to_a_streaming_request_arrives_as_one_chunk() {
+    let server = Server::start(vec![Reply::json(
+        200,
+        completion(r#"{"role":"assistant","content":"whole answer"}"#, "stop"),
+    )])
+    .await;
+    let (result, chunks) = stream_chat(model(&server, vec![]).as_ref(), hello()).await;
+    assert_eq!(result.unwrap().text, "whole answer");
+    assert_eq!(chunks, ["whole answer"]);
+}
+
+#[tokio::test]
+async fn the_whole_call_timeout_ends_a_slow_stream_and_closes_it() {
+    let mut parts = text_stream(&["slow"]);
+    parts.truncate(2);
+    let server = Server::start(vec![Reply::sse(parts, End::Hold)]).await;
+    let mut c = component(
+        "openai",
+        vec![
+            ("model", s("gpt-test")),
+            ("base_url", s(&format!("{}/v1", server.url))),
+            ("idle_timeout", Value::Int(60)),
+        ],
+    );
+    c.timeout = Some(Duration::from_millis(300));
+    let m = build_provider(&c).unwrap();
+    let (result, chunks) = stream_chat(m.as_ref(), hello()).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, ModelErrorKind::Timeout);
+    assert!(
+        err.message.contains("component's timeout"),
+        "{}",
+        err.message
+    );
+    assert!(err.after_first_token);
+    assert_eq!(chunks, ["slow"]);
+    server.wait_held_connection_closed().await;
+    assert_eq!(server.requests().len(), 1);
+}

@@ -16,8 +16,11 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use woodwork_parser::Secret;
 
+/// Anthropic's API host; the client appends `/v1/messages`.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// A fast, inexpensive model, used when `model` is not given.
 pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
+/// The API requires `max_tokens`; this is used when the prop is absent.
 pub const DEFAULT_MAX_TOKENS: u64 = 1024;
 /// The Messages API version this client speaks.
 pub const API_VERSION: &str = "2023-06-01";
@@ -25,10 +28,15 @@ pub const API_VERSION: &str = "2023-06-01";
 /// What the Claude client needs; built from component props by `providers`.
 #[derive(Clone, Debug)]
 pub struct ClaudeConfig {
+    /// Model id sent as `model`.
     pub model: String,
+    /// Sent as `x-api-key` (sensitive header), required by the API.
     pub api_key: Secret,
+    /// Upper bound of the answer's length, required by the API.
     pub max_tokens: u64,
+    /// Sampling temperature; the provider's default when None.
     pub temperature: Option<f64>,
+    /// Transport, timeouts and retries.
     pub http: HttpSettings,
 }
 
@@ -41,6 +49,7 @@ pub struct ClaudeClient {
 }
 
 impl ClaudeClient {
+    /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: ClaudeConfig) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
         let mut key = HeaderValue::from_str(config.api_key.expose())

@@ -29,9 +29,13 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// Longest silence between two body chunks of an answer.
     pub idle_timeout: Duration,
+    /// Bound on establishing the TCP/TLS connection.
     pub connect_timeout: Duration,
+    /// Retries of retryable failures before the first streamed token.
     pub retry: RetryPolicy,
+    /// Cap on one answer's bytes (Protocol error beyond it).
     pub max_body: usize,
+    /// Cap on one SSE / NDJSON line (Protocol error beyond it).
     pub max_line: usize,
 }
 
@@ -81,10 +85,12 @@ impl HttpClient {
         })
     }
 
+    /// The settings it was built with (providers read `max_line`).
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
     }
 
+    /// `type:model`, the only identity that appears in logs.
     pub fn label(&self) -> &str {
         &self.label
     }
@@ -163,6 +169,15 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
+    /// Whether the provider answered JSON (some servers ignore `stream: true`).
+    pub fn is_json(&self) -> bool {
+        self.response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"))
+    }
+
     /// The next chunk, or None at the end of the body.
     pub async fn next(&mut self) -> Result<Option<Bytes>, ModelError> {
         let chunk = match tokio::time::timeout(self.idle, self.response.chunk()).await {

@@ -18,6 +18,7 @@ pub struct LineSplitter {
 }
 
 impl LineSplitter {
+    /// A splitter refusing lines longer than `max_line` bytes.
     pub fn new(max_line: usize) -> Self {
         LineSplitter {
             buf: Vec::new(),

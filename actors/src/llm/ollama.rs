@@ -16,17 +16,21 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use woodwork_parser::Secret;
 
+/// Where a local Ollama listens by default.
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
 
 /// What the Ollama client needs; built from component props by `providers`.
 #[derive(Clone, Debug)]
 pub struct OllamaConfig {
+    /// The pulled model's name (required: Ollama has no default model).
     pub model: String,
     /// Optional: only proxies and hosted Ollama want one.
     pub api_key: Option<Secret>,
+    /// Sent as `options.temperature`.
     pub temperature: Option<f64>,
     /// Sent as `options.num_predict`.
     pub max_tokens: Option<u64>,
+    /// Transport, timeouts and retries.
     pub http: HttpSettings,
 }
 
@@ -39,6 +43,7 @@ pub struct OllamaClient {
 }
 
 impl OllamaClient {
+    /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: OllamaConfig) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &config.api_key {

@@ -20,6 +20,7 @@ use woodwork_parser::Secret;
 
 /// OpenAI's own endpoint, where a key is mandatory.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// A small, inexpensive OpenAI model, used when `model` is not given.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
 /// What an OpenAI-compatible client needs; built from component props by `providers`.
@@ -27,10 +28,15 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 pub struct OpenAiConfig {
     /// The component type it serves (`openai`, `hugging_face`), for `describe`.
     pub type_name: String,
+    /// Model id sent as `model`.
     pub model: String,
+    /// Sent as `Authorization: Bearer` (sensitive header); local servers often need none.
     pub api_key: Option<Secret>,
+    /// Sampling temperature; the server's default when None.
     pub temperature: Option<f64>,
+    /// Sent as `max_tokens`; the server's default when None.
     pub max_tokens: Option<u64>,
+    /// Transport, timeouts and retries.
     pub http: HttpSettings,
 }
 
@@ -43,6 +49,7 @@ pub struct OpenAiClient {
 }
 
 impl OpenAiClient {
+    /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: OpenAiConfig) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &config.api_key {
@@ -82,9 +89,12 @@ impl OpenAiClient {
 
     async fn attempt(&self, body: &Bytes, sink: ChunkSink) -> Result<ChatResponse, ModelError> {
         let reader = self.http.post_json("/chat/completions", body).await?;
-        if !sink.is_streaming() {
+        if !sink.is_streaming() || reader.is_json() {
+            // A server that ignores `stream: true` answers whole: pass it on as one chunk.
             let completion: Completion = reader.json().await?;
-            return completion.into_response(self.http.secret());
+            let response = completion.into_response(self.http.secret())?;
+            sink.send(&response.text).await?;
+            return Ok(response);
         }
         let mut events = SseStream::new(reader, self.http.settings().max_line);
         let mut text = String::new();

@@ -14,6 +14,7 @@ pub struct Props<'a> {
 }
 
 impl<'a> Props<'a> {
+    /// Reads `component`'s props.
     pub fn new(component: &'a Component) -> Self {
         Props { component }
     }
@@ -42,6 +43,7 @@ impl<'a> Props<'a> {
         )
     }
 
+    /// A string prop; None when absent or null.
     pub fn string(&self, key: &str) -> Result<Option<String>, String> {
         match self.get(key) {
             None => Ok(None),
@@ -51,6 +53,7 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// A number prop (integers accepted); None when absent or null.
     pub fn f64(&self, key: &str) -> Result<Option<f64>, String> {
         match self.get(key) {
             None => Ok(None),
@@ -61,6 +64,7 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// A non-negative whole-number prop; None when absent or null.
     pub fn u64(&self, key: &str) -> Result<Option<u64>, String> {
         match self.get(key) {
             None => Ok(None),

@@ -13,6 +13,7 @@ pub struct ChunkSink {
 }
 
 impl ChunkSink {
+    /// Wraps the caller's sender; None means an unstreamed call.
     pub fn new(tx: Option<ChunkSender>) -> Self {
         ChunkSink {
             tx,

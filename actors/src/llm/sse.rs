@@ -7,7 +7,9 @@ use super::ModelError;
 /// One dispatched event: its `event:` name (None means the default "message") and joined `data:`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SseEvent {
+    /// The `event:` field; Anthropic names every event, OpenAI none.
     pub event: Option<String>,
+    /// All `data:` lines of the event, joined with `\n`.
     pub data: String,
 }
 

@@ -16,6 +16,7 @@ pub struct SseStream {
 }
 
 impl SseStream {
+    /// Decodes `body` as SSE, refusing lines over `max_line` bytes.
     pub fn new(body: BodyReader, max_line: usize) -> Self {
         SseStream {
             body,
@@ -49,6 +50,7 @@ pub struct LineStream {
 }
 
 impl LineStream {
+    /// Splits `body` into lines, refusing lines over `max_line` bytes.
     pub fn new(body: BodyReader, max_line: usize) -> Self {
         LineStream {
             body,

@@ -66,6 +66,7 @@ impl ToolCallAccumulator {
         }
     }
 
+    /// Whether any tool call was seen.
     pub fn is_empty(&self) -> bool {
         self.calls.is_empty()
     }

@@ -1,5 +1,4 @@
-//! Builds the model behind an `llm` component: `mock` here, network providers from
-//! `providers::build_provider` once that module is merged (one line to wire in).
+//! Builds the model behind an `llm` component: `mock` here, the network providers in `providers`.
 
 use super::mock::MockModel;
 use super::ChatModel;
@@ -11,9 +10,6 @@ use woodwork_parser::Component;
 pub fn build_model(c: &Component) -> Result<Arc<dyn ChatModel>, String> {
     match c.type_name.as_str() {
         "mock" => Ok(Arc::new(MockModel::from_component(c)?)),
-        other => Err(format!(
-            "llm `{}`: provider {other} not built in this branch",
-            c.name
-        )),
+        _ => super::build_provider(c),
     }
 }

@@ -5,6 +5,26 @@
 //! One client value lives as long as its component's supervisor, across actor restarts, so state a
 //! client keeps (the mock's script position) survives a restart.
 
+pub mod build;
+pub mod claude;
+pub mod errors;
+pub mod http;
+pub mod hugging_face;
+pub mod lines;
+pub mod mock;
+pub mod ollama;
+pub mod openai;
+pub mod props;
+pub mod providers;
+pub mod retry;
+pub mod sink;
+pub mod sse;
+pub mod stream;
+pub mod toolcalls;
+
+pub use build::build_model;
+pub use providers::build_provider;
+
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -193,8 +213,3 @@ pub trait ChatModel: Send + Sync + 'static {
         chunks: Option<ChunkSender>,
     ) -> BoxFuture<'_, Result<ChatResponse, ModelError>>;
 }
-
-pub mod build;
-pub mod mock;
-
-pub use build::build_model;

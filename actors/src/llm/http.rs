@@ -1,0 +1,215 @@
+//! The HTTP side every provider shares: one pooled reqwest client per component, JSON POSTs with the
+//! provider's (sensitive) auth headers, status classification, the whole-call deadline and retries,
+//! and size- and idle-bounded body reading.
+
+use super::errors;
+use super::lines::DEFAULT_MAX_LINE;
+use super::retry::{self, RetryPolicy};
+use super::sink::ChunkSink;
+use super::{ChunkSender, ModelError, ModelErrorKind};
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+use woodwork_parser::Secret;
+
+/// Default cap on a whole answer body (streamed or not).
+pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+/// How much of an error body is read to find the provider's message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Transport settings of one provider client, read from the component's props.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpSettings {
+    /// Without a trailing slash; paths are appended to it.
+    pub base_url: String,
+    /// Whole-call deadline, retries included (`timeout:` of the component).
+    pub timeout: Duration,
+    /// Longest silence between two body chunks of an answer.
+    pub idle_timeout: Duration,
+    /// Bound on establishing the TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// Retries of retryable failures before the first streamed token.
+    pub retry: RetryPolicy,
+    /// Cap on one answer's bytes (Protocol error beyond it).
+    pub max_body: usize,
+    /// Cap on one SSE / NDJSON line (Protocol error beyond it).
+    pub max_line: usize,
+}
+
+impl HttpSettings {
+    /// Defaults for `base_url`: 60 s call, 30 s idle, 10 s connect, 2 retries, 8 MiB / 1 MiB caps.
+    pub fn new(base_url: &str) -> Self {
+        HttpSettings {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            max_body: DEFAULT_MAX_BODY,
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+}
+
+/// A provider's connection to its server. Holds the key only inside sensitive header values.
+pub struct HttpClient {
+    client: reqwest::Client,
+    settings: HttpSettings,
+    headers: HeaderMap,
+    secret: Option<Secret>,
+    label: String,
+}
+
+impl HttpClient {
+    /// `headers` go on every request (mark key-bearing ones sensitive); `secret` is scrubbed from
+    /// provider error messages; `label` (`type:model`) names the client in logs.
+    pub fn new(
+        settings: HttpSettings,
+        headers: HeaderMap,
+        secret: Option<Secret>,
+        label: String,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .build()
+            .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
+        Ok(HttpClient {
+            client,
+            settings,
+            headers,
+            secret,
+            label,
+        })
+    }
+
+    /// The settings it was built with (providers read `max_line`).
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// `type:model`, the only identity that appears in logs.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Runs one model call: `attempt` is retried per the policy within the whole-call deadline.
+    pub async fn call<T, F, Fut>(
+        &self,
+        chunks: Option<ChunkSender>,
+        attempt: F,
+    ) -> Result<T, ModelError>
+    where
+        F: FnMut(ChunkSink) -> Fut,
+        Fut: Future<Output = Result<T, ModelError>>,
+    {
+        let deadline = Instant::now() + self.settings.timeout;
+        let sink = ChunkSink::new(chunks);
+        retry::run(&self.settings.retry, deadline, &sink, &self.label, attempt).await
+    }
+
+    /// POSTs a JSON body to `{base_url}{path}`; a non-success status becomes a classified error.
+    pub async fn post_json(&self, path: &str, body: &Bytes) -> Result<BodyReader, ModelError> {
+        let url = format!("{}{}", self.settings.base_url, path);
+        let response = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(errors::from_transport)?;
+        let status = response.status().as_u16();
+        tracing::debug!(
+            model = %self.label,
+            base_url = %self.settings.base_url,
+            status,
+            "model answered"
+        );
+        let headers = response.headers().clone();
+        let mut reader = BodyReader {
+            response,
+            idle: self.settings.idle_timeout,
+            max: self.settings.max_body,
+            read: 0,
+        };
+        if (200..300).contains(&status) {
+            return Ok(reader);
+        }
+        reader.max = MAX_ERROR_BODY;
+        let mut body = Vec::new();
+        // A cut or oversized error body still leaves the status to classify by.
+        while let Ok(Some(chunk)) = reader.next().await {
+            body.extend_from_slice(&chunk);
+        }
+        Err(errors::from_status(
+            status,
+            &headers,
+            &body,
+            self.secret.as_ref().map(Secret::expose),
+        ))
+    }
+
+    /// The key to scrub from messages the provider sends inside a stream.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_ref().map(Secret::expose)
+    }
+}
+
+/// An answer body read chunk by chunk, each wait bounded by the idle timeout and the total by the cap.
+/// Dropping it closes the connection if the answer was not complete.
+pub struct BodyReader {
+    response: reqwest::Response,
+    idle: Duration,
+    max: usize,
+    read: usize,
+}
+
+impl BodyReader {
+    /// Whether the provider answered JSON (some servers ignore `stream: true`).
+    pub fn is_json(&self) -> bool {
+        self.response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"))
+    }
+
+    /// The next chunk, or None at the end of the body.
+    pub async fn next(&mut self) -> Result<Option<Bytes>, ModelError> {
+        let chunk = match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            Err(_) => {
+                return Err(ModelError::new(
+                    ModelErrorKind::Timeout,
+                    format!(
+                        "the provider sent nothing for {} s (idle timeout)",
+                        self.idle.as_secs_f64()
+                    ),
+                ))
+            }
+            Ok(r) => r.map_err(errors::from_transport)?,
+        };
+        if let Some(c) = &chunk {
+            self.read += c.len();
+            if self.read > self.max {
+                return Err(ModelError::new(
+                    ModelErrorKind::Protocol,
+                    format!("the provider's answer exceeds {} bytes", self.max),
+                ));
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// Reads the whole (bounded) body and parses it as JSON.
+    pub async fn json<T: DeserializeOwned>(mut self) -> Result<T, ModelError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.next().await? {
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(errors::protocol)
+    }
+}

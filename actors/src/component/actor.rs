@@ -389,30 +389,41 @@ impl ComponentActor {
             EventType::ComponentRestarted,
             serde_json::json!({ "cause": cause, "backoff_ms": backoff.as_millis() as u64 }),
         );
+        if backoff.is_zero() {
+            // No timer round trip (the timer wheel ticks in milliseconds).
+            self.resume(pending, ctx);
+            return;
+        }
         ctx.wait(
-            actix::fut::wrap_future::<_, Self>(tokio::time::sleep(backoff)).map(
-                move |_, act, ctx| {
-                    act.set_state(ComponentState::Ready);
-                    for (env, permit) in pending {
-                        if env.retry_count > env.max_retries {
-                            if let Some(r) = &env.reply {
-                                r.fail(act.component_error(format!(
-                                    "gave up after {} attempts; last failure: {}",
-                                    env.retry_count,
-                                    act.cell.last_failure().unwrap_or_default()
-                                )));
-                            }
-                        } else {
-                            ctx.notify(Deliver {
-                                env,
-                                permit,
-                                piped: false,
-                            });
-                        }
-                    }
-                },
-            ),
+            actix::fut::wrap_future::<_, Self>(tokio::time::sleep(backoff))
+                .map(move |_, act, ctx| act.resume(pending, ctx)),
         );
+    }
+
+    /// Ready again after a restart: re-deliver the messages in hand.
+    fn resume(
+        &mut self,
+        pending: Vec<(Envelope, Option<OwnedSemaphorePermit>)>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.set_state(ComponentState::Ready);
+        for (env, permit) in pending {
+            if env.retry_count > env.max_retries {
+                if let Some(r) = &env.reply {
+                    r.fail(self.component_error(format!(
+                        "gave up after {} attempts; last failure: {}",
+                        env.retry_count,
+                        self.cell.last_failure().unwrap_or_default()
+                    )));
+                }
+            } else {
+                ctx.notify(Deliver {
+                    env,
+                    permit,
+                    piped: false,
+                });
+            }
+        }
     }
 
     fn run_pipes(

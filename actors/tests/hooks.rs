@@ -103,8 +103,9 @@ async fn hooks_run_after_delivery_and_failures_are_counted() {
         std::fs::read_to_string(&file).is_ok_and(|s| s.contains("echo: observe me"))
     })
     .await;
-    let line = std::fs::read_to_string(&file).unwrap();
-    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Exactly one JSON document: the hook ran once for the one agent.response.
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["event"], "agent.response");
     assert_eq!(v["component_id"], "agent");
     assert_eq!(v["session_id"], r.session_id);

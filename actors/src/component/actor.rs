@@ -199,7 +199,7 @@ impl ComponentActor {
                 if let Some(t) = self.cell.breaker.on_success() {
                     breaker_changed(&*self.services.bus, &self.cell, t);
                 }
-                if self.cell.hooks.has_hooks_for(produced.event.as_str()) {
+                if produced.announce && self.cell.hooks.has_hooks_for(produced.event.as_str()) {
                     let ev = env.forward(
                         produced.event,
                         produced.payload.clone(),

@@ -99,7 +99,7 @@ impl InMemoryBus {
         }
     }
 
-    fn deliver(cell: &ComponentCell, env: Envelope, permit: tokio::sync::OwnedSemaphorePermit) {
+    fn deliver(cell: &ComponentCell, env: Envelope, permit: super::slots::Slot) {
         if let Some(addr) = cell.addr.get() {
             addr.do_send(Deliver {
                 env,

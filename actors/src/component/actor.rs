@@ -9,6 +9,7 @@ use super::cell::ComponentCell;
 use super::events::fire_hooks;
 use super::work::{Failure, Produced, Work};
 use crate::breaker::Transition;
+use crate::bus::slots::Slot;
 use crate::bus::{backoff, Address, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
@@ -22,12 +23,12 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::oneshot;
 
 /// A message for the component (holds its mailbox slot until handled).
 pub struct Deliver {
     pub env: Envelope,
-    pub permit: Option<OwnedSemaphorePermit>,
+    pub permit: Option<Slot>,
     /// Pipes already ran.
     pub piped: bool,
 }
@@ -62,7 +63,7 @@ impl Message for Kill {
 
 struct InFlight {
     env: Envelope,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Slot>,
     handle: SpawnHandle,
     started: Instant,
 }
@@ -188,11 +189,16 @@ impl ComponentActor {
     }
 
     /// Ends a piece of work: route the result on, or retry / dead-letter / report the failure.
-    fn finish(&mut self, mut env: Envelope, result: Result<Produced, Failure>, started: Instant) {
-        self.cell
-            .metrics
-            .latency
-            .record(started.elapsed().as_secs_f64());
+    fn finish(
+        &mut self,
+        mut env: Envelope,
+        result: Result<Produced, Failure>,
+        started: Option<Instant>,
+    ) {
+        // Only spawned work is timed: a clock read costs more than a pass-through hop.
+        if let Some(t) = started {
+            self.cell.metrics.latency.record(t.elapsed().as_secs_f64());
+        }
         match result {
             Ok(produced) => {
                 self.cell.count_processed();
@@ -264,7 +270,7 @@ impl ComponentActor {
         };
         match outcome {
             Outcome::Done(result) => {
-                self.finish(inf.env, result, inf.started);
+                self.finish(inf.env, result, Some(inf.started));
                 drop(inf.permit);
             }
             Outcome::Panicked(cause) => {
@@ -284,10 +290,7 @@ impl ComponentActor {
     }
 
     /// Takes every in-flight message back (their futures cancelled).
-    fn take_inflight(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Vec<(Envelope, Option<OwnedSemaphorePermit>)> {
+    fn take_inflight(&mut self, ctx: &mut Context<Self>) -> Vec<(Envelope, Option<Slot>)> {
         let mut out = Vec::with_capacity(self.inflight.len());
         for (_, inf) in self.inflight.drain() {
             ctx.cancel_future(inf.handle);
@@ -299,7 +302,7 @@ impl ComponentActor {
     fn on_panic(
         &mut self,
         cause: String,
-        current: Option<(Envelope, Option<OwnedSemaphorePermit>)>,
+        current: Option<(Envelope, Option<Slot>)>,
         ctx: &mut Context<Self>,
     ) {
         tracing::error!(component = &*self.cell.name, %cause, "component panicked; asking the supervisor");
@@ -358,7 +361,7 @@ impl ComponentActor {
     fn restart(
         &mut self,
         backoff: Duration,
-        pending: Vec<(Envelope, Option<OwnedSemaphorePermit>)>,
+        pending: Vec<(Envelope, Option<Slot>)>,
         cause: &str,
         ctx: &mut Context<Self>,
     ) {
@@ -401,11 +404,7 @@ impl ComponentActor {
     }
 
     /// Ready again after a restart: re-deliver the messages in hand.
-    fn resume(
-        &mut self,
-        pending: Vec<(Envelope, Option<OwnedSemaphorePermit>)>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn resume(&mut self, pending: Vec<(Envelope, Option<Slot>)>, ctx: &mut Context<Self>) {
         self.set_state(ComponentState::Ready);
         for (env, permit) in pending {
             if env.retry_count > env.max_retries {
@@ -426,12 +425,7 @@ impl ComponentActor {
         }
     }
 
-    fn run_pipes(
-        &mut self,
-        env: Envelope,
-        permit: Option<OwnedSemaphorePermit>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn run_pipes(&mut self, env: Envelope, permit: Option<Slot>, ctx: &mut Context<Self>) {
         let hooks = self.cell.hooks.clone();
         let name = self.cell.name.clone();
         let payload = (*env.payload).clone();
@@ -530,16 +524,16 @@ impl Handler<Deliver> for ComponentActor {
             self.run_pipes(env, permit, ctx);
             return;
         }
-        let started = Instant::now();
         let cell = &self.cell;
         let work = std::panic::catch_unwind(AssertUnwindSafe(|| self.behaviour.handle(&env, cell)));
         match work {
             Err(p) => self.on_panic(panic_message(p), Some((env, permit)), ctx),
             Ok(Work::Now(result)) => {
-                self.finish(env, result, started);
+                self.finish(env, result, None);
                 drop(permit);
             }
             Ok(Work::Later(fut)) => {
+                let started = Instant::now();
                 let id = self.next_id;
                 self.next_id += 1;
                 let timeout = self.call_timeout;

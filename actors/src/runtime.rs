@@ -193,6 +193,11 @@ impl Runtime {
             root: Default::default(),
             opts: opts.clone(),
         });
+        // Build every behaviour first, so a bad component fails the start before any actor runs.
+        let mut behaviours = Vec::with_capacity(cells.len());
+        for cell in cells.iter() {
+            behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
+        }
         let root = RootSupervisor::new(cells.clone()).start();
         let _ = services.root.set(root.clone());
         let ended_bus = bus.clone();
@@ -205,11 +210,6 @@ impl Runtime {
             services: services.clone(),
         }
         .start();
-        // Build every behaviour first, so a bad component fails the start before anything runs.
-        let mut behaviours = Vec::with_capacity(cells.len());
-        for cell in cells.iter() {
-            behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
-        }
         for (cell, behaviour) in cells.iter().zip(behaviours) {
             let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();
             let _ = cell.addr.set(addr);

@@ -104,8 +104,14 @@ impl AgentBehaviour {
             messages.extend(services.sessions.history(&parent.session_id));
             messages.push(ChatMessage::new(Role::User, input.clone()));
             for step in 1..=max_steps {
+                // Without tools the loop ends after this call: hand the messages over, no copy.
+                let messages_now = if tools.is_empty() {
+                    std::mem::take(&mut messages)
+                } else {
+                    messages.clone()
+                };
                 let request = ChatRequest {
-                    messages: messages.clone(),
+                    messages: messages_now,
                     tools: Vec::new(),
                 };
                 let resp = call_model(
@@ -156,6 +162,10 @@ impl AgentBehaviour {
                         EventType::ToolObservation,
                         || json!({ "tool": call.tool, "observation": observation, "step": step }),
                     );
+                    if messages.is_empty() {
+                        // Handed over above (no tools declared): keep at least the question.
+                        messages.push(ChatMessage::new(Role::User, input.clone()));
+                    }
                     let mut said = ChatMessage::new(Role::Assistant, resp.text.clone());
                     said.tool_calls = vec![call.clone()];
                     messages.push(said);

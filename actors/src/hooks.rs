@@ -7,7 +7,7 @@
 use crate::envelope::{now_unix, Envelope};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use woodwork_parser::{Component, HookAction, HookSpec, LogLevel};
 
 /// How long one hook or pipe command may run.
@@ -154,6 +154,18 @@ fn log_event(level: LogLevel, component: &str, event: &str, payload: &serde_json
     }
 }
 
+/// Reads up to `limit` bytes into `buf` and discards the rest, so the writer never blocks on a
+/// full pipe and memory stays bounded.
+async fn read_bounded(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<()> {
+    (&mut r).take(limit as u64).read_to_end(buf).await?;
+    tokio::io::copy(&mut r, &mut tokio::io::sink()).await?;
+    Ok(())
+}
+
 /// Runs `argv` with `input` as JSON on stdin; returns stdout parsed as JSON (`None` when empty).
 pub async fn run_command(
     argv: &[String],
@@ -173,18 +185,31 @@ pub async fn run_command(
         .map_err(|e| format!("cannot run `{program}`: {e}"))?;
     let body = serde_json::to_vec(input).map_err(|e| e.to_string())?;
     let mut stdin = child.stdin.take().ok_or_else(|| "no stdin".to_string())?;
+    let stdout = child.stdout.take().ok_or_else(|| "no stdout".to_string())?;
+    let stderr = child.stderr.take().ok_or_else(|| "no stderr".to_string())?;
     let run = async move {
         // A command that does not read its stdin is fine: ignore a broken pipe.
-        let _ = stdin.write_all(&body).await;
-        drop(stdin);
-        child.wait_with_output().await
+        let write = async move {
+            let _ = stdin.write_all(&body).await;
+            drop(stdin);
+        };
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        // Read at most MAX_OUTPUT + 1 bytes of each, so a chatty command cannot grow memory.
+        let read_out = read_bounded(stdout, &mut out, MAX_OUTPUT + 1);
+        let read_err = read_bounded(stderr, &mut err, 4096);
+        let (_, o, e) = tokio::join!(write, read_out, read_err);
+        o.map_err(|e| e.to_string())?;
+        e.map_err(|e| e.to_string())?;
+        let status = child.wait().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((status, out, err))
     };
-    let out = tokio::time::timeout(timeout, run)
+    let (status, stdout, stderr) = tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| format!("`{program}` did not finish within {}s", timeout.as_secs()))?
         .map_err(|e| format!("`{program}` failed: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    if !status.success() {
+        let err = String::from_utf8_lossy(&stderr);
         let first = err
             .lines()
             .next()
@@ -192,12 +217,12 @@ pub async fn run_command(
             .chars()
             .take(200)
             .collect::<String>();
-        return Err(format!("`{program}` exited with {}: {first}", out.status));
+        return Err(format!("`{program}` exited with {status}: {first}"));
     }
-    if out.stdout.len() > MAX_OUTPUT {
+    if stdout.len() > MAX_OUTPUT {
         return Err(format!("`{program}` wrote more than {MAX_OUTPUT} bytes"));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&stdout);
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

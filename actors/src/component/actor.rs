@@ -14,6 +14,7 @@ use crate::bus::{backoff, Address, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::hooks::PipeOutcome;
+use crate::llm::ModelError;
 use crate::services::Services;
 use crate::supervisor::{ChildFailed, Decision};
 use crate::types::ComponentState;
@@ -228,7 +229,15 @@ impl ComponentActor {
                 let caller_gone = env.reply.as_ref().is_some_and(|r| r.is_closed());
                 if f.retryable() && !caller_gone && env.retry_count < env.max_retries {
                     let spec = &self.cell.spec.supervision;
-                    let delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    let mut delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    // The provider's Retry-After wins over our own backoff.
+                    if let Failure::Model(ModelError {
+                        retry_after: Some(after),
+                        ..
+                    }) = &f
+                    {
+                        delay = delay.max(*after);
+                    }
                     env.retry_count += 1;
                     tracing::debug!(
                         component = &*self.cell.name,

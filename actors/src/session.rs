@@ -262,6 +262,10 @@ impl actix::Actor for SessionManager {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         use actix::AsyncContext;
+        // Timers need a running tokio runtime (not there when a never-polled actor is dropped).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
         let every = (self.table.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
         ctx.run_interval(every, |act, _| {
             for id in act.table.evict_idle() {

@@ -22,6 +22,9 @@ pub struct AgentBehaviour {
     streaming: bool,
     services: Arc<Services>,
     system: Option<Arc<str>>,
+    /// `memory: <memory component>` declared: the session's bounded conversation window is sent
+    /// with each call and each answer is remembered (woodwork agents have memory only then).
+    memory: bool,
 }
 
 impl AgentBehaviour {
@@ -74,6 +77,9 @@ impl AgentBehaviour {
             streaming: spec.streaming.unwrap_or(true),
             services: services.clone(),
             system,
+            memory: spec
+                .prop("memory")
+                .is_some_and(|v| !matches!(v, woodwork_parser::Value::Null)),
         })
     }
 
@@ -83,6 +89,7 @@ impl AgentBehaviour {
         let max_steps = self.max_steps;
         let services = self.services.clone();
         let system = self.system.clone();
+        let memory = self.memory;
         let stream_to = if self.streaming {
             env.reply
                 .as_ref()
@@ -101,7 +108,9 @@ impl AgentBehaviour {
             if let Some(s) = &system {
                 messages.push(ChatMessage::new(Role::System, &**s));
             }
-            messages.extend(services.sessions.history(&parent.session_id));
+            if memory {
+                messages.extend(services.sessions.history(&parent.session_id));
+            }
             messages.push(ChatMessage::new(Role::User, input.clone()));
             for step in 1..=max_steps {
                 // Without tools the loop ends after this call: hand the messages over, no copy.
@@ -181,13 +190,15 @@ impl AgentBehaviour {
                     EventType::AgentResponse,
                     || json!({ "response": answer, "step": step }),
                 );
-                services.sessions.remember(
-                    &parent.session_id,
-                    [
-                        ChatMessage::new(Role::User, input),
-                        ChatMessage::new(Role::Assistant, answer.clone()),
-                    ],
-                );
+                if memory {
+                    services.sessions.remember(
+                        &parent.session_id,
+                        [
+                            ChatMessage::new(Role::User, input),
+                            ChatMessage::new(Role::Assistant, answer.clone()),
+                        ],
+                    );
+                }
                 let mut produced =
                     Produced::new(EventType::AgentResponse, serde_json::Value::String(answer));
                 produced.announce = false;

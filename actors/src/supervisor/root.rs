@@ -46,6 +46,10 @@ impl Actor for RootSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // Timers need a running tokio runtime (not there when a never-polled actor is dropped).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
         ctx.run_interval(GAUGE_INTERVAL, |act, _| {
             for cell in act.cells.iter() {
                 cell.metrics.mailbox_depth.set(cell.mailbox_depth() as f64);

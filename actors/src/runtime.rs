@@ -177,6 +177,12 @@ impl Runtime {
     /// Starts every component (dependency order) under the root supervisor. Must be called inside
     /// an actix System; the actors run on the calling arbiter.
     pub async fn start(config: Config, opts: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        if actix::System::try_current().is_none() {
+            return Err(RuntimeError::Start(
+                "Runtime::start must be called inside an actix System (e.g. #[actix_web::main])"
+                    .into(),
+            ));
+        }
         let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
         let memory_bus = Arc::new(InMemoryBus::new(opts.send_timeout, opts.dlq_capacity));
         memory_bus.attach(cells.clone());

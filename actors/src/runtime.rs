@@ -124,6 +124,8 @@ fn build_cells(
         }
     }
     let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let base_dir = config.base_dir();
+    let mut workers = crate::hooks::PythonWorkers::new();
     let mut cells = Vec::with_capacity(order.len());
     for (i, name) in order.iter().enumerate() {
         let spec = config.component(name).ok_or_else(|| {
@@ -147,7 +149,8 @@ fn build_cells(
         } else {
             None
         };
-        let hooks = HookSet::from_component(spec).map_err(RuntimeError::Start)?;
+        let hooks =
+            HookSet::from_component(spec, &base_dir, &mut workers).map_err(RuntimeError::Start)?;
         cells.push(Arc::new(ComponentCell::new(
             i,
             Arc::new(spec.clone()),
@@ -184,6 +187,13 @@ impl Runtime {
             ));
         }
         let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
+        // Python hook workers start now, so a missing function fails the start, not the first call.
+        for cell in cells.iter() {
+            cell.hooks
+                .check(&cell.name)
+                .await
+                .map_err(RuntimeError::Start)?;
+        }
         let memory_bus = Arc::new(InMemoryBus::new(opts.send_timeout, opts.dlq_capacity));
         memory_bus.attach(cells.clone());
         let bus: Arc<dyn MessageBus> = memory_bus;
@@ -500,6 +510,9 @@ impl Runtime {
                 timeout: opts.shutdown_timeout,
             })
             .await;
+        for cell in self.router().cells().iter() {
+            cell.hooks.stop_workers().await;
+        }
     }
 
     /// True until `shutdown` was called.

@@ -13,7 +13,7 @@ use crate::bus::slots::Slot;
 use crate::bus::{backoff, Address, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::hooks::PipeOutcome;
+use crate::hooks::{PipeContext, PipeOutcome};
 use crate::llm::ModelError;
 use crate::services::Services;
 use crate::supervisor::{ChildFailed, Decision};
@@ -437,10 +437,18 @@ impl ComponentActor {
     fn run_pipes(&mut self, env: Envelope, permit: Option<Slot>, ctx: &mut Context<Self>) {
         let hooks = self.cell.hooks.clone();
         let name = self.cell.name.clone();
+        let spec = self.cell.spec.clone();
+        let session = env.session_id.clone();
         let payload = (*env.payload).clone();
         let event = env.event_type;
         let fut = async move {
-            AssertUnwindSafe(hooks.run_pipes(event.as_str(), &name, payload))
+            let cx = PipeContext {
+                event: event.as_str(),
+                component: &name,
+                component_type: &spec.type_name,
+                session_id: &session,
+            };
+            AssertUnwindSafe(hooks.run_pipes(cx, payload))
                 .catch_unwind()
                 .await
         };

@@ -3,9 +3,10 @@
 //! emits, run concurrently, never block or fail the pipeline, and their failures are counted.
 //! Forms: `log`, `command` (JSON on stdin, JSON on stdout, a real subprocess with a timeout) and
 //! Python `script_path` + `function_name` (a persistent worker per script, woodwork payload dicts).
-//! The webhook form is refused at start with a clear message.
+//! and `webhook` (the payload POSTed as JSON; a pipe's JSON answer replaces it).
 
 pub mod python;
+pub mod webhook;
 
 use crate::envelope::{now_unix, Envelope};
 use python::PythonWorker;
@@ -22,11 +23,12 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most bytes read from a command's stdout.
 const MAX_OUTPUT: usize = 1 << 20;
 
-/// One hook or pipe, with its Python worker when it has the Python form.
+/// One hook or pipe, with its Python worker or parsed webhook URL when it has those forms.
 #[derive(Clone)]
 struct Hook {
     spec: HookSpec,
     python: Option<Arc<PythonWorker>>,
+    webhook: Option<reqwest::Url>,
 }
 
 /// A component's pipes and hooks.
@@ -34,6 +36,7 @@ struct Hook {
 pub struct HookSet {
     pipes: Vec<Hook>,
     hooks: Vec<Hook>,
+    http: reqwest::Client,
 }
 
 /// Python workers shared by every component of one runtime, one per script file.
@@ -51,15 +54,14 @@ pub enum PipeOutcome {
 fn check_form(c: &Component, spec: &HookSpec, what: &str) -> Result<(), String> {
     match &spec.action {
         HookAction::Log { .. } | HookAction::Python { .. } => Ok(()),
+        HookAction::Webhook { url } => webhook::validate(url).map(|_| ()).map_err(|e| {
+            format!("component `{}` line {}: {what}: {e}", c.name, spec.span.line)
+        }),
         HookAction::Command { argv } if argv.is_empty() => Err(format!(
             "component `{}` line {}: {what} `command` is empty; give the program and its arguments, e.g. command: [\"python3\", \"pipe.py\"]",
             c.name, spec.span.line
         )),
         HookAction::Command { .. } => Ok(()),
-        HookAction::Webhook { .. } => Err(format!(
-            "component `{}` line {}: {what} with `webhook` is not yet supported by this runtime; use `command`, `log` or script_path/function_name",
-            c.name, spec.span.line
-        )),
     }
 }
 
@@ -101,9 +103,14 @@ fn prepare(
             }
             _ => None,
         };
+        let webhook = match &spec.action {
+            HookAction::Webhook { url } => webhook::validate(url).ok(),
+            _ => None,
+        };
         out.push(Hook {
             spec: spec.clone(),
             python,
+            webhook,
         });
     }
     Ok(out)
@@ -191,6 +198,7 @@ impl HookSet {
         Ok(HookSet {
             pipes: prepare(c, &c.pipes, "pipe", base_dir, workers)?,
             hooks: prepare(c, &c.hooks, "hook", base_dir, workers)?,
+            http: reqwest::Client::new(),
         })
     }
 
@@ -266,7 +274,16 @@ impl HookSet {
                         .await?;
                     payload = from_python(event, &payload, result);
                 }
-                HookAction::Webhook { .. } => return Err("pipe form not supported".into()),
+                HookAction::Webhook { .. } => {
+                    let Some(url) = &p.webhook else {
+                        return Err("webhook pipe without a URL".into());
+                    };
+                    match webhook::post(&self.http, url, &payload, COMMAND_TIMEOUT).await? {
+                        None => {}
+                        Some(serde_json::Value::Null) => return Ok(PipeOutcome::Drop),
+                        Some(v) => payload = v,
+                    }
+                }
             }
         }
         Ok(PipeOutcome::Deliver(payload))
@@ -310,7 +327,17 @@ impl HookSet {
                         }));
                     }
                 }
-                HookAction::Webhook { .. } => {}
+                HookAction::Webhook { .. } => {
+                    if let Some(url) = h.webhook.clone() {
+                        let body = hook_payload(env, component, component_type);
+                        let http = self.http.clone();
+                        jobs.push(Box::pin(async move {
+                            webhook::post(&http, &url, &body, COMMAND_TIMEOUT)
+                                .await
+                                .map(|_| ())
+                        }));
+                    }
+                }
             }
         }
         jobs

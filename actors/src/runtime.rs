@@ -377,7 +377,7 @@ impl Runtime {
     }
 
     /// Overall health: unhealthy when a component failed (escalated) or was terminated while
-    /// running; degraded when a breaker is not closed.
+    /// running; degraded when a breaker is not closed or a component is restarting.
     pub fn health(&self) -> HealthReport {
         let mut components = BTreeMap::new();
         let mut status = HealthStatus::Healthy;
@@ -387,7 +387,10 @@ impl Runtime {
             let breaker = cell.breaker_state();
             if state == ComponentState::Failed || (running && state == ComponentState::Terminated) {
                 status = HealthStatus::Unhealthy;
-            } else if breaker != BreakerState::Closed && status == HealthStatus::Healthy {
+            } else if (breaker != BreakerState::Closed
+                || (running && state == ComponentState::Initializing))
+                && status == HealthStatus::Healthy
+            {
                 status = HealthStatus::Degraded;
             }
             components.insert(

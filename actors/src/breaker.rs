@@ -52,6 +52,7 @@ fn encode(s: BreakerState) -> u8 {
 }
 
 impl Breaker {
+    /// A closed breaker with the component's settings.
     pub fn new(spec: BreakerSpec) -> Breaker {
         Breaker {
             spec,

@@ -6,12 +6,14 @@ use crate::types::DeadLetter;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 
+/// The queue itself; a lock per operation (dead-lettering is rare, never on the hop path).
 pub struct DeadLetterQueue {
     capacity: usize,
     letters: Mutex<VecDeque<DeadLetter>>,
 }
 
 impl DeadLetterQueue {
+    /// An empty queue holding at most `capacity` letters.
     pub fn new(capacity: usize) -> DeadLetterQueue {
         DeadLetterQueue {
             capacity: capacity.max(1),
@@ -41,10 +43,12 @@ impl DeadLetterQueue {
         (id, dropped)
     }
 
+    /// Every letter, oldest first (for `GET /dlq`).
     pub fn list(&self) -> Vec<DeadLetter> {
         self.letters.lock().iter().cloned().collect()
     }
 
+    /// Removes a letter for replay.
     pub fn take(&self, id: &str) -> Option<DeadLetter> {
         let mut q = self.letters.lock();
         let pos = q.iter().position(|l| l.id == id)?;

@@ -148,6 +148,7 @@ fn lifecycle_event(
 }
 
 impl ComponentActor {
+    /// An actor for `cell` running `behaviour`.
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
         let call_timeout = cell
             .spec

@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// Default step limit.
 pub const DEFAULT_MAX_STEPS: usize = 25;
 
+/// An agent's configuration, rebuilt on restart; each message runs the loop in a spawned future.
 pub struct AgentBehaviour {
     model: Arc<dyn ChatModel>,
     tools: Arc<[String]>,
@@ -83,6 +84,7 @@ impl AgentBehaviour {
         })
     }
 
+    /// Runs the loop for one input.
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         let model = self.model.clone();
         let tools = self.tools.clone();

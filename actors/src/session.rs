@@ -271,7 +271,10 @@ impl actix::Actor for SessionManager {
             for id in act.table.evict_idle() {
                 (act.on_ended)(&id);
             }
-            metrics::gauge!("woodwork_sessions_active").set(act.table.len() as f64);
+        });
+        let gauge = metrics::gauge!("woodwork_sessions_active");
+        ctx.run_interval(Duration::from_secs(1), move |act, _| {
+            gauge.set(act.table.len() as f64);
         });
     }
 }

@@ -63,3 +63,37 @@ impl DeadLetterQueue {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::EventType;
+    use std::sync::Arc;
+
+    fn env(n: u64) -> Envelope {
+        Envelope::new(
+            Arc::from("s"),
+            EventType::InputReceived,
+            Arc::new(serde_json::json!(n)),
+            Arc::from("t"),
+        )
+    }
+
+    #[test]
+    fn bounded_oldest_dropped_and_take_by_id() {
+        let q = DeadLetterQueue::new(2);
+        let (a, dropped) = q.push(env(1), "r".into());
+        assert!(!dropped);
+        let (b, _) = q.push(env(2), "r".into());
+        let (c, dropped) = q.push(env(3), "r".into());
+        assert!(dropped);
+        let ids: Vec<_> = q.list().into_iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![b.clone(), c]);
+        assert!(q.take(&a).is_none());
+        assert_eq!(
+            q.take(&b).unwrap().envelope.payload,
+            Arc::new(serde_json::json!(2))
+        );
+        assert_eq!(q.len(), 1);
+    }
+}

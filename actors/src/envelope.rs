@@ -103,8 +103,12 @@ impl<'de> Deserialize<'de> for EventType {
 
 /// A message id: a per-process random prefix plus a counter, shown as a UUID. Cheaper than a v4
 /// UUID per hop (no syscall, no RNG) yet unique enough to dedupe on a shared broker.
+/// Two u64 halves (not a u128) keep the envelope 8-byte aligned and small to move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MessageId(pub u128);
+pub struct MessageId {
+    pub hi: u64,
+    pub lo: u64,
+}
 
 impl MessageId {
     /// A fresh id.
@@ -112,13 +116,29 @@ impl MessageId {
         static PREFIX: OnceLock<u64> = OnceLock::new();
         static COUNTER: AtomicU64 = AtomicU64::new(1);
         let prefix = *PREFIX.get_or_init(rand::random::<u64>);
-        MessageId(((prefix as u128) << 64) | COUNTER.fetch_add(1, Ordering::Relaxed) as u128)
+        MessageId {
+            hi: prefix,
+            lo: COUNTER.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// As one 128-bit number (the UUID's bits).
+    pub fn as_u128(self) -> u128 {
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+
+    /// From the UUID's bits.
+    pub fn from_u128(v: u128) -> MessageId {
+        MessageId {
+            hi: (v >> 64) as u64,
+            lo: v as u64,
+        }
     }
 }
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&uuid::Uuid::from_u128(self.0), f)
+        fmt::Display::fmt(&uuid::Uuid::from_u128(self.as_u128()), f)
     }
 }
 
@@ -132,7 +152,7 @@ impl<'de> Deserialize<'de> for MessageId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         uuid::Uuid::parse_str(&s)
-            .map(|u| MessageId(u.as_u128()))
+            .map(|u| MessageId::from_u128(u.as_u128()))
             .map_err(serde::de::Error::custom)
     }
 }
@@ -161,7 +181,7 @@ pub struct Envelope {
     pub sender: Arc<str>,
     #[serde(default)]
     pub target: Option<Arc<str>>,
-    /// Unix seconds.
+    /// Unix seconds when the request entered the runtime (hops inherit it).
     pub created_at: f64,
     #[serde(default)]
     pub retry_count: u32,
@@ -231,7 +251,9 @@ impl Envelope {
             payload,
             sender,
             target: Some(target),
-            created_at: now_unix(),
+            // Hops inherit the request's creation time: the TTL bounds the whole request (like
+            // its deadline) and a hop costs no clock read.
+            created_at: self.created_at,
             retry_count: 0,
             max_retries: self.max_retries,
             ttl: self.ttl,

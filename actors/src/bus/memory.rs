@@ -42,6 +42,7 @@ pub struct InMemoryBus {
 }
 
 impl InMemoryBus {
+    /// A bus whose sends wait at most `send_timeout` for mailbox space.
     pub fn new(send_timeout: Duration, dlq_capacity: usize) -> InMemoryBus {
         InMemoryBus {
             cells: OnceLock::new(),
@@ -99,7 +100,7 @@ impl InMemoryBus {
         }
     }
 
-    fn deliver(cell: &ComponentCell, env: Envelope, permit: tokio::sync::OwnedSemaphorePermit) {
+    fn deliver(cell: &ComponentCell, env: Envelope, permit: super::slots::Slot) {
         if let Some(addr) = cell.addr.get() {
             addr.do_send(Deliver {
                 env,

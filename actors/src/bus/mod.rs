@@ -5,6 +5,7 @@
 
 pub mod dlq;
 pub mod memory;
+pub mod slots;
 
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;

@@ -9,10 +9,12 @@ use super::cell::ComponentCell;
 use super::events::fire_hooks;
 use super::work::{Failure, Produced, Work};
 use crate::breaker::Transition;
+use crate::bus::slots::Slot;
 use crate::bus::{backoff, Address, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::hooks::PipeOutcome;
+use crate::hooks::{PipeContext, PipeOutcome};
+use crate::llm::ModelError;
 use crate::services::Services;
 use crate::supervisor::{ChildFailed, Decision};
 use crate::types::ComponentState;
@@ -22,12 +24,12 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::oneshot;
 
 /// A message for the component (holds its mailbox slot until handled).
 pub struct Deliver {
     pub env: Envelope,
-    pub permit: Option<OwnedSemaphorePermit>,
+    pub permit: Option<Slot>,
     /// Pipes already ran.
     pub piped: bool,
 }
@@ -62,7 +64,7 @@ impl Message for Kill {
 
 struct InFlight {
     env: Envelope,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Slot>,
     handle: SpawnHandle,
     started: Instant,
 }
@@ -146,6 +148,7 @@ fn lifecycle_event(
 }
 
 impl ComponentActor {
+    /// An actor for `cell` running `behaviour`.
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
         let call_timeout = cell
             .spec
@@ -188,18 +191,23 @@ impl ComponentActor {
     }
 
     /// Ends a piece of work: route the result on, or retry / dead-letter / report the failure.
-    fn finish(&mut self, mut env: Envelope, result: Result<Produced, Failure>, started: Instant) {
-        self.cell
-            .metrics
-            .latency
-            .record(started.elapsed().as_secs_f64());
+    fn finish(
+        &mut self,
+        mut env: Envelope,
+        result: Result<Produced, Failure>,
+        started: Option<Instant>,
+    ) {
+        // Only spawned work is timed: a clock read costs more than a pass-through hop.
+        if let Some(t) = started {
+            self.cell.metrics.latency.record(t.elapsed().as_secs_f64());
+        }
         match result {
             Ok(produced) => {
                 self.cell.count_processed();
                 if let Some(t) = self.cell.breaker.on_success() {
                     breaker_changed(&*self.services.bus, &self.cell, t);
                 }
-                if self.cell.hooks.has_hooks_for(produced.event.as_str()) {
+                if produced.announce && self.cell.hooks.has_hooks_for(produced.event.as_str()) {
                     let ev = env.forward(
                         produced.event,
                         produced.payload.clone(),
@@ -222,7 +230,15 @@ impl ComponentActor {
                 let caller_gone = env.reply.as_ref().is_some_and(|r| r.is_closed());
                 if f.retryable() && !caller_gone && env.retry_count < env.max_retries {
                     let spec = &self.cell.spec.supervision;
-                    let delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    let mut delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    // The provider's Retry-After wins over our own backoff.
+                    if let Failure::Model(ModelError {
+                        retry_after: Some(after),
+                        ..
+                    }) = &f
+                    {
+                        delay = delay.max(*after);
+                    }
                     env.retry_count += 1;
                     tracing::debug!(
                         component = &*self.cell.name,
@@ -264,7 +280,7 @@ impl ComponentActor {
         };
         match outcome {
             Outcome::Done(result) => {
-                self.finish(inf.env, result, inf.started);
+                self.finish(inf.env, result, Some(inf.started));
                 drop(inf.permit);
             }
             Outcome::Panicked(cause) => {
@@ -284,10 +300,7 @@ impl ComponentActor {
     }
 
     /// Takes every in-flight message back (their futures cancelled).
-    fn take_inflight(
-        &mut self,
-        ctx: &mut Context<Self>,
-    ) -> Vec<(Envelope, Option<OwnedSemaphorePermit>)> {
+    fn take_inflight(&mut self, ctx: &mut Context<Self>) -> Vec<(Envelope, Option<Slot>)> {
         let mut out = Vec::with_capacity(self.inflight.len());
         for (_, inf) in self.inflight.drain() {
             ctx.cancel_future(inf.handle);
@@ -299,7 +312,7 @@ impl ComponentActor {
     fn on_panic(
         &mut self,
         cause: String,
-        current: Option<(Envelope, Option<OwnedSemaphorePermit>)>,
+        current: Option<(Envelope, Option<Slot>)>,
         ctx: &mut Context<Self>,
     ) {
         tracing::error!(component = &*self.cell.name, %cause, "component panicked; asking the supervisor");
@@ -358,7 +371,7 @@ impl ComponentActor {
     fn restart(
         &mut self,
         backoff: Duration,
-        pending: Vec<(Envelope, Option<OwnedSemaphorePermit>)>,
+        pending: Vec<(Envelope, Option<Slot>)>,
         cause: &str,
         ctx: &mut Context<Self>,
     ) {
@@ -389,44 +402,54 @@ impl ComponentActor {
             EventType::ComponentRestarted,
             serde_json::json!({ "cause": cause, "backoff_ms": backoff.as_millis() as u64 }),
         );
+        if backoff.is_zero() {
+            // No timer round trip (the timer wheel ticks in milliseconds).
+            self.resume(pending, ctx);
+            return;
+        }
         ctx.wait(
-            actix::fut::wrap_future::<_, Self>(tokio::time::sleep(backoff)).map(
-                move |_, act, ctx| {
-                    act.set_state(ComponentState::Ready);
-                    for (env, permit) in pending {
-                        if env.retry_count > env.max_retries {
-                            if let Some(r) = &env.reply {
-                                r.fail(act.component_error(format!(
-                                    "gave up after {} attempts; last failure: {}",
-                                    env.retry_count,
-                                    act.cell.last_failure().unwrap_or_default()
-                                )));
-                            }
-                        } else {
-                            ctx.notify(Deliver {
-                                env,
-                                permit,
-                                piped: false,
-                            });
-                        }
-                    }
-                },
-            ),
+            actix::fut::wrap_future::<_, Self>(tokio::time::sleep(backoff))
+                .map(move |_, act, ctx| act.resume(pending, ctx)),
         );
     }
 
-    fn run_pipes(
-        &mut self,
-        env: Envelope,
-        permit: Option<OwnedSemaphorePermit>,
-        ctx: &mut Context<Self>,
-    ) {
+    /// Ready again after a restart: re-deliver the messages in hand.
+    fn resume(&mut self, pending: Vec<(Envelope, Option<Slot>)>, ctx: &mut Context<Self>) {
+        self.set_state(ComponentState::Ready);
+        for (env, permit) in pending {
+            if env.retry_count > env.max_retries {
+                if let Some(r) = &env.reply {
+                    r.fail(self.component_error(format!(
+                        "gave up after {} attempts; last failure: {}",
+                        env.retry_count,
+                        self.cell.last_failure().unwrap_or_default()
+                    )));
+                }
+            } else {
+                ctx.notify(Deliver {
+                    env,
+                    permit,
+                    piped: false,
+                });
+            }
+        }
+    }
+
+    fn run_pipes(&mut self, env: Envelope, permit: Option<Slot>, ctx: &mut Context<Self>) {
         let hooks = self.cell.hooks.clone();
         let name = self.cell.name.clone();
+        let spec = self.cell.spec.clone();
+        let session = env.session_id.clone();
         let payload = (*env.payload).clone();
         let event = env.event_type;
         let fut = async move {
-            AssertUnwindSafe(hooks.run_pipes(event.as_str(), &name, payload))
+            let cx = PipeContext {
+                event: event.as_str(),
+                component: &name,
+                component_type: &spec.type_name,
+                session_id: &session,
+            };
+            AssertUnwindSafe(hooks.run_pipes(cx, payload))
                 .catch_unwind()
                 .await
         };
@@ -519,16 +542,16 @@ impl Handler<Deliver> for ComponentActor {
             self.run_pipes(env, permit, ctx);
             return;
         }
-        let started = Instant::now();
         let cell = &self.cell;
         let work = std::panic::catch_unwind(AssertUnwindSafe(|| self.behaviour.handle(&env, cell)));
         match work {
             Err(p) => self.on_panic(panic_message(p), Some((env, permit)), ctx),
             Ok(Work::Now(result)) => {
-                self.finish(env, result, started);
+                self.finish(env, result, None);
                 drop(permit);
             }
             Ok(Work::Later(fut)) => {
+                let started = Instant::now();
                 let id = self.next_id;
                 self.next_id += 1;
                 let timeout = self.call_timeout;

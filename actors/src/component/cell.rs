@@ -2,6 +2,7 @@
 //! restart history and last failure. The per-component supervisor state, read by `/components`.
 
 use crate::breaker::Breaker;
+use crate::bus::slots::{Slot, Slots};
 use crate::hooks::HookSet;
 use crate::llm::ChatModel;
 use crate::types::{BreakerState, ComponentState, ComponentStatus};
@@ -10,7 +11,6 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use woodwork_parser::Component;
 
 use super::actor::ComponentActor;
@@ -54,7 +54,7 @@ pub struct ComponentCell {
     pub breaker: Breaker,
     pub metrics: CellMetrics,
     state: AtomicU8,
-    permits: Arc<Semaphore>,
+    permits: Arc<Slots>,
     capacity: usize,
     restarts: AtomicU32,
     processed: AtomicU64,
@@ -88,7 +88,7 @@ impl ComponentCell {
             model,
             hooks: Arc::new(hooks),
             state: AtomicU8::new(ComponentState::Initializing.to_u8()),
-            permits: Arc::new(Semaphore::new(capacity)),
+            permits: Slots::new(capacity),
             capacity,
             restarts: AtomicU32::new(0),
             processed: AtomicU64::new(0),
@@ -99,6 +99,7 @@ impl ComponentCell {
         }
     }
 
+    /// The lifecycle state (read by health and status without asking the actor).
     pub fn state(&self) -> ComponentState {
         ComponentState::from_u8(self.state.load(Ordering::Acquire))
     }
@@ -109,18 +110,18 @@ impl ComponentCell {
     }
 
     /// A mailbox slot without waiting, if one is free.
-    pub(crate) fn try_permit(&self) -> Option<OwnedSemaphorePermit> {
-        self.permits.clone().try_acquire_owned().ok()
+    pub(crate) fn try_permit(&self) -> Option<Slot> {
+        self.permits.try_take()
     }
 
     /// Waits for a mailbox slot (the caller bounds the wait).
-    pub(crate) async fn permit(&self) -> Option<OwnedSemaphorePermit> {
-        self.permits.clone().acquire_owned().await.ok()
+    pub(crate) async fn permit(&self) -> Option<Slot> {
+        Some(self.permits.take().await)
     }
 
+    /// Messages taken in and not yet finished.
     pub fn mailbox_depth(&self) -> usize {
-        self.capacity
-            .saturating_sub(self.permits.available_permits())
+        self.permits.used().min(self.capacity)
     }
 
     pub(crate) fn count_processed(&self) {
@@ -142,14 +143,17 @@ impl ComponentCell {
         self.metrics.restarts.increment(1);
     }
 
+    /// Restarts so far.
     pub fn restarts(&self) -> u32 {
         self.restarts.load(Ordering::Relaxed)
     }
 
+    /// The last failure's cause (error or panic message).
     pub fn last_failure(&self) -> Option<String> {
         self.last_failure.lock().clone()
     }
 
+    /// Where the breaker is.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
     }

@@ -213,3 +213,6 @@ pub trait ChatModel: Send + Sync + 'static {
         chunks: Option<ChunkSender>,
     ) -> BoxFuture<'_, Result<ChatResponse, ModelError>>;
 }
+
+#[cfg(test)]
+mod mock_tests;

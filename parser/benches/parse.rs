@@ -15,7 +15,8 @@ const COMPONENTS: usize = 10_000;
 /// A realistic mix: memory, model, tool, agent with hooks and supervision, knowledge base.
 pub fn generate() -> String {
     let mut s = String::with_capacity(6 << 20);
-    let filler = "Answer in plain words, cite the tool you used, and never guess a number you could look up. ";
+    // A long system prompt per agent brings the file to ~500 bytes per component (~5 MB).
+    let filler = "Answer in plain words, cite the tool you used, and never guess a number you could look up. ".repeat(14);
     for i in 0..COMPONENTS / 5 {
         write!(
             s,
@@ -45,7 +46,7 @@ agent{i} = agent llm {{
     tools: [tool{i}, kb{i}]
     planning: true
     max_steps: 12
-    prompt: "You are agent number {i}.\n{filler}{filler}{filler}"
+    prompt: "You are agent number {i}.\n{filler}"
     hooks: [
         {{ event: "agent.thought", log: "debug" }},
         {{ event: "tool.call", script_path: "hooks.py", function_name: "on_tool_call" }},

@@ -35,6 +35,7 @@ pub enum Member<T> {
 }
 
 impl<T> Member<T> {
+    /// The element, or `None` for a comment.
     pub fn item(&self) -> Option<&T> {
         match self {
             Member::Item { value, .. } => Some(value),
@@ -54,6 +55,7 @@ pub struct File {
 }
 
 impl File {
+    /// Declarations in source order, comments skipped.
     pub fn decls(&self) -> impl Iterator<Item = &Decl> {
         items(&self.members)
     }
@@ -77,6 +79,7 @@ pub struct Block {
 }
 
 impl Block {
+    /// Entries in source order, comments skipped.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         items(&self.members)
     }

@@ -14,6 +14,7 @@ use std::path::Path;
 /// Largest file `check` reads (bytes): far above any real config, small enough to stay fast.
 pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
+/// See [`crate::check_source`].
 pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckReport {
     let report = |diagnostics: Vec<Diagnostic>, config: Option<Config>| CheckReport {
         config,
@@ -113,6 +114,7 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
     report(diags, config)
 }
 
+/// See [`crate::check_file`].
 pub fn check_file(path: &Path, opts: &CheckOptions) -> CheckReport {
     let fail = |msg: String, help: &str| CheckReport {
         config: None,

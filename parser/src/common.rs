@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Lowers the common keys of one component, reporting into `diags`.
 pub struct CommonLowerer<'a, 'b> {
     pub idx: &'a LineIndex<'a>,
     pub diags: &'b mut Vec<Diagnostic>,
@@ -245,6 +246,7 @@ impl CommonLowerer<'_, '_> {
         })
     }
 
+    /// `streaming: true|false`.
     pub fn streaming(&mut self, value: &Value, v: &Val) -> Option<bool> {
         match value {
             Value::Bool(b) => Some(*b),
@@ -264,6 +266,7 @@ impl CommonLowerer<'_, '_> {
         }
     }
 
+    /// `timeout: <seconds>` (integer or float, > 0).
     pub fn timeout(&mut self, value: &Value, v: &Val) -> Option<Duration> {
         match secs(value) {
             Ok(Some(s)) if s > 0.0 && s < 1.0e9 => Some(Duration::from_secs_f64(s)),
@@ -283,6 +286,7 @@ impl CommonLowerer<'_, '_> {
         }
     }
 
+    /// `session_policy: enqueue|reject`.
     pub fn session_policy(&mut self, value: &Value, v: &Val) -> SessionPolicy {
         match enum_text(value) {
             Some("enqueue") => SessionPolicy::Enqueue,

@@ -15,6 +15,7 @@ use crate::strings::{encode, is_var_name, StrPart};
 pub const INLINE_WIDTH: usize = 80;
 const INDENT: &str = "    ";
 
+/// See [`crate::format_source`].
 pub fn format_source(source: &str) -> Result<String, Vec<Diagnostic>> {
     if source.len() > crate::MAX_FILE_BYTES {
         return Err(vec![Diagnostic::error(

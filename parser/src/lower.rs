@@ -9,8 +9,8 @@ use crate::model::*;
 use crate::schema::{self, Default as Def, TypeSchema, COMMON_KEYS};
 use crate::source::{LineIndex, Range};
 use crate::typecheck::TypeChecker;
-use crate::values::{duplicate_key, Converter, RefUse};
-use std::collections::{BTreeMap, HashMap};
+use crate::values::{duplicate_key, Converter, RefUse, SeenKeys};
+use std::collections::BTreeMap;
 
 /// A lowered component with what resolution still needs.
 pub struct Draft {
@@ -22,6 +22,7 @@ pub struct Draft {
     pub name_range: Range,
 }
 
+/// Lowers one supported declaration; problems go to `diags`, the draft is returned regardless.
 pub fn lower(
     decl: &Decl,
     schema: &'static TypeSchema,
@@ -46,12 +47,12 @@ pub fn lower(
     };
     let mut refs: Vec<RefUse> = Vec::new();
     let mut to = Vec::new();
-    let mut seen: HashMap<&str, Range> = HashMap::new();
+    let mut seen = SeenKeys::default();
 
     for entry in decl.body.entries() {
         let key = canonical_key(schema, &entry.key.text);
-        if let Some(first) = seen.get(key) {
-            diags.push(duplicate_key(idx, &entry.key.text, entry.key.range, *first));
+        if let Some(first) = seen.first(key) {
+            diags.push(duplicate_key(idx, &entry.key.text, entry.key.range, first));
             continue;
         }
         seen.insert(key, entry.key.range);
@@ -69,7 +70,7 @@ pub fn lower(
             refs: std::mem::take(&mut refs),
             unset: Vec::new(),
             invalid: false,
-            key: key.to_string(),
+            key,
         };
         let refs_from = conv.refs.len();
         let value = conv.value(&entry.value, secret, env_secret);
@@ -116,7 +117,7 @@ pub fn lower(
         if comp.props.contains_key(spec.name) {
             continue;
         }
-        let given = seen.contains_key(spec.name);
+        let given = seen.contains(spec.name);
         if spec.required {
             if given {
                 continue; // given but invalid or unset: reported above
@@ -149,10 +150,7 @@ pub fn lower(
         };
         comp.props.insert(spec.name.to_string(), default);
     }
-    if schema.kind == Kind::Agent
-        && !comp.props.contains_key("tools")
-        && !seen.contains_key("tools")
-    {
+    if schema.kind == Kind::Agent && !comp.props.contains_key("tools") && !seen.contains("tools") {
         comp.props.insert("tools".into(), Value::List(Vec::new()));
     }
     Draft {

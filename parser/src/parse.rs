@@ -334,7 +334,8 @@ impl<'a> Parser<'a> {
             self.depth -= 1;
             return r;
         }
-        let mut members = Vec::new();
+        // Declaration bodies usually hold a handful of entries: one allocation for them.
+        let mut members = Vec::with_capacity(if self.depth == 1 { 8 } else { 0 });
         let mut blank = false;
         let close = loop {
             match self.peek() {

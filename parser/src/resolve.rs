@@ -31,12 +31,14 @@ pub struct Declared {
     pub name_range: Range,
 }
 
+/// Components (implicit models included), routes and start order of a file.
 pub struct Resolved {
     pub components: Vec<Component>,
     pub routes: Vec<Route>,
     pub start_order: Vec<String>,
 }
 
+/// Checks references and routes, adds implicit models, orders and routes the components.
 pub fn resolve(
     drafts: Vec<Draft>,
     declared: &HashMap<String, Declared>,
@@ -107,9 +109,8 @@ pub fn resolve(
     // 2. implicit models of old agent files
     let taken: std::collections::HashSet<String> = decl_names.iter().cloned().collect();
     let mut components: Vec<Component> = Vec::new();
-    let mut deps: Vec<Vec<String>> = Vec::new();
-    let mut to_lists: Vec<Vec<String>> = Vec::new();
-    let mut dep_ranges: Vec<Vec<Range>> = Vec::new();
+    // Per component: the names it depends on, with where each was written.
+    let mut deps: Vec<Vec<(String, Range)>> = Vec::new();
     for d in drafts {
         let mut comp = d.comp;
         if let Some(api_key) = d.implicit_model {
@@ -158,20 +159,14 @@ pub fn resolve(
                 session_policy: SessionPolicy::Enqueue,
             });
             deps.push(Vec::new());
-            to_lists.push(Vec::new());
-            dep_ranges.push(Vec::new());
-            let mut my_deps: Vec<String> = d.refs.iter().map(|r| r.name.clone()).collect();
-            let mut my_ranges: Vec<Range> = d.refs.iter().map(|r| r.range).collect();
-            my_deps.push(name);
-            my_ranges.push(d.name_range);
+            let mut my_deps: Vec<(String, Range)> =
+                d.refs.into_iter().map(|r| (r.name, r.range)).collect();
+            my_deps.push((name, d.name_range));
             deps.push(my_deps);
-            dep_ranges.push(my_ranges);
         } else {
-            deps.push(d.refs.iter().map(|r| r.name.clone()).collect());
-            dep_ranges.push(d.refs.iter().map(|r| r.range).collect());
+            deps.push(d.refs.into_iter().map(|r| (r.name, r.range)).collect());
         }
         comp.to = d.to.iter().map(|(n, _)| n.clone()).collect();
-        to_lists.push(comp.to.clone());
         components.push(comp);
     }
 
@@ -185,10 +180,10 @@ pub fn resolve(
     let mut preds: Vec<Vec<(usize, Range)>> = vec![Vec::new(); n];
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, ds) in deps.iter().enumerate() {
-        for (j, name) in ds.iter().enumerate() {
+        for (name, range) in ds {
             if let Some(&t) = index.get(name.as_str()) {
                 if !preds[i].iter().any(|(p, _)| *p == t) {
-                    preds[i].push((t, dep_ranges[i][j]));
+                    preds[i].push((t, *range));
                     succs[t].push(i);
                 }
             }

@@ -23,6 +23,7 @@ fn groups(config: &Config) -> Vec<((Kind, String), Vec<&str>)> {
         .collect()
 }
 
+/// Components by kind/type, routes and start order, bounded to one screen.
 pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
     let n = config.components.len();
     let mut out = format!(
@@ -84,6 +85,7 @@ pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
     out
 }
 
+/// The same summary as JSON (`check --format json`).
 pub fn summary_json(config: &Config) -> serde_json::Value {
     let by_kind: Vec<serde_json::Value> = groups(config)
         .into_iter()

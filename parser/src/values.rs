@@ -38,7 +38,8 @@ pub struct Converter<'a> {
     pub unset: Vec<UnsetVar>,
     /// Set when part of the value failed to parse (already reported).
     pub invalid: bool,
-    pub key: String,
+    /// The component key being converted (named in reference messages).
+    pub key: &'a str,
 }
 
 impl<'a> Converter<'a> {
@@ -62,7 +63,7 @@ impl<'a> Converter<'a> {
                 self.refs.push(RefUse {
                     name: name.clone(),
                     range: v.range,
-                    key: self.key.clone(),
+                    key: self.key.to_string(),
                     allowed: None,
                     expected: None,
                 });
@@ -182,6 +183,43 @@ fn wrap(v: Value, secret: bool) -> Value {
     }
 }
 
+/// The diagnostic for a key given twice in one block.
+/// Keys seen in one block: a short vector (blocks are small), a hash map past [`SeenKeys::SMALL`].
+#[derive(Default)]
+pub struct SeenKeys<'k> {
+    small: Vec<(&'k str, Range)>,
+    large: std::collections::HashMap<&'k str, Range>,
+}
+
+impl<'k> SeenKeys<'k> {
+    const SMALL: usize = 16;
+
+    /// Where `key` was first seen, if it was.
+    pub fn first(&self, key: &str) -> Option<Range> {
+        if self.large.is_empty() {
+            self.small.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
+        } else {
+            self.large.get(key).copied()
+        }
+    }
+
+    pub fn insert(&mut self, key: &'k str, range: Range) {
+        if self.large.is_empty() && self.small.len() < Self::SMALL {
+            self.small.push((key, range));
+            return;
+        }
+        if self.large.is_empty() {
+            self.large.extend(self.small.drain(..));
+        }
+        self.large.insert(key, range);
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.first(key).is_some()
+    }
+}
+
+/// The diagnostic for a key given twice in one block.
 pub fn duplicate_key(idx: &LineIndex, key: &str, range: Range, first: Range) -> Diagnostic {
     Diagnostic::error(
         "duplicate-key",

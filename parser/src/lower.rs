@@ -50,6 +50,9 @@ pub fn lower(
     let mut seen = SeenKeys::default();
 
     for entry in decl.body.entries() {
+        if diags.len() > crate::check::MAX_DIAGNOSTICS {
+            break;
+        }
         let key = canonical_key(schema, &entry.key.text);
         if let Some(first) = seen.first(key) {
             diags.push(duplicate_key(idx, &entry.key.text, entry.key.range, first));

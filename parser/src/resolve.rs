@@ -46,7 +46,18 @@ pub fn resolve(
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) -> Resolved {
-    let candidates = || decl_names.iter().map(String::as_str);
+    // "Did you mean" compares against every name: done for the first few unknown names only, so a
+    // file with thousands of them stays fast.
+    let mut suggestions_left = 50usize;
+    let mut candidates = move || {
+        suggestions_left = suggestions_left.saturating_sub(1);
+        let names: &[String] = if suggestions_left > 0 {
+            decl_names
+        } else {
+            &[]
+        };
+        names.iter().map(String::as_str)
+    };
     let mut drafts = drafts;
     // 1. references
     for d in &mut drafts {

@@ -44,6 +44,14 @@ impl<T> Member<T> {
     }
 }
 
+/// Items of a sequence, mutably (lowering moves strings out of the tree instead of copying).
+pub fn items_mut<T>(members: &mut [Member<T>]) -> impl Iterator<Item = &mut T> {
+    members.iter_mut().filter_map(|m| match m {
+        Member::Item { value, .. } => Some(value),
+        Member::Comment { .. } => None,
+    })
+}
+
 /// Items of a sequence, skipping comments.
 pub fn items<T>(members: &[Member<T>]) -> impl Iterator<Item = &T> {
     members.iter().filter_map(Member::item)

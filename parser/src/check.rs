@@ -53,13 +53,13 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
         None
     };
     let idx = LineIndex::new(source);
-    let (file, mut diags) = crate::parse::parse(source, &idx);
+    let (mut file, mut diags) = crate::parse::parse(source, &idx);
 
     // Names: duplicates and reserved words.
     let mut declared: HashMap<String, Declared> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut drafts = Vec::new();
-    for decl in file.decls() {
+    for decl in crate::ast::items_mut(&mut file.members) {
         let name = &decl.name.text;
         if ["true", "false", "null"]
             .iter()

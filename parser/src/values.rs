@@ -45,10 +45,11 @@ pub struct Converter<'a> {
 impl<'a> Converter<'a> {
     /// Converts a value written under a key; `secret` wraps strings as secrets, `env_secret` wraps
     /// only strings that came from the environment.
-    pub fn value(&mut self, v: &Val, secret: bool, env_secret: bool) -> Value {
-        match &v.kind {
+    pub fn value(&mut self, v: &mut Val, secret: bool, env_secret: bool) -> Value {
+        let range = v.range;
+        match &mut v.kind {
             ValKind::Str(parts) => {
-                let (value, from_env) = self.string(parts, v.range);
+                let (value, from_env) = self.string(parts, range);
                 wrap(value, secret || (env_secret && from_env))
             }
             ValKind::Int(i) => Value::Int(*i),
@@ -56,13 +57,13 @@ impl<'a> Converter<'a> {
             ValKind::Bool(b) => Value::Bool(*b),
             ValKind::Null => Value::Null,
             ValKind::Env { name, default, .. } => {
-                let value = self.var(name, default.as_deref(), v.range);
+                let value = self.var(name, default.as_deref(), range);
                 wrap(value, secret || env_secret)
             }
             ValKind::Ref(name) => {
                 self.refs.push(RefUse {
                     name: name.clone(),
-                    range: v.range,
+                    range,
                     key: self.key.to_string(),
                     allowed: None,
                     expected: None,
@@ -70,7 +71,7 @@ impl<'a> Converter<'a> {
                 Value::Ref(RefName { name: name.clone() })
             }
             ValKind::List(members) => Value::List(
-                crate::ast::items(members)
+                crate::ast::items_mut(members)
                     .map(|e| self.value(e, secret, env_secret))
                     .collect(),
             ),
@@ -97,22 +98,27 @@ impl<'a> Converter<'a> {
     /// A map's entries; nested secret-named keys are secrets too. Duplicate keys are errors.
     pub fn map(
         &mut self,
-        block: &Block,
+        block: &mut Block,
         secret: bool,
         env_secret: bool,
     ) -> BTreeMap<String, Value> {
         let mut map = BTreeMap::new();
-        let mut seen: BTreeMap<&str, Range> = BTreeMap::new();
-        for e in block.entries() {
-            if let Some(first) = seen.get(e.key.text.as_str()) {
-                self.diags
-                    .push(duplicate_key(self.idx, &e.key.text, e.key.range, *first));
+        let mut dups: Vec<(String, Range)> = Vec::new();
+        for e in crate::ast::items_mut(&mut block.members) {
+            if map.contains_key(&e.key.text) {
+                dups.push((e.key.text.clone(), e.key.range));
                 continue;
             }
-            seen.insert(&e.key.text, e.key.range);
             let s = secret || crate::schema::is_secret_key(&e.key.text);
-            let v = self.value(&e.value, s, env_secret);
+            let v = self.value(&mut e.value, s, env_secret);
             map.insert(e.key.text.clone(), v);
+        }
+        for (key, range) in dups {
+            let first = block
+                .entries()
+                .find(|e| e.key.text == key)
+                .map_or(range, |e| e.key.range);
+            self.diags.push(duplicate_key(self.idx, &key, range, first));
         }
         map
     }
@@ -137,9 +143,10 @@ impl<'a> Converter<'a> {
     }
 
     /// A string with `${VAR}` parts resolved; the flag says whether any part came from the env.
-    fn string(&mut self, parts: &[StrPart], range: Range) -> (Value, bool) {
-        if let Some(s) = crate::strings::is_plain(parts) {
-            return (Value::Str(s.to_string()), false);
+    fn string(&mut self, parts: &mut [StrPart], range: Range) -> (Value, bool) {
+        if let [StrPart::Lit(s)] = parts {
+            // Moved, not copied: the tree is not used for values after lowering.
+            return (Value::Str(std::mem::take(s)), false);
         }
         if self.env.is_none() {
             if let [StrPart::Var { name, default }] = parts {

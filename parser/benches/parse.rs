@@ -1,4 +1,4 @@
-//! Parser speed on a generated 10,000-component file (~5 MB): lexing alone, parsing, the full
+//! Parser speed on a generated 10,000-component file (~5 MB): lexing alone, parsing alone, the full
 //! `check` (parse + validate + resolve, `--no-env`) and `fmt`. Criterion prints MiB/s.
 //!
 //! The file is also written to `$CARGO_TARGET_TMPDIR/bench-10k.ww` so the release binary can be
@@ -7,7 +7,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::fmt::Write;
 use std::path::Path;
-use woodwork_parser::{check_source, format_source, lexer, CheckOptions};
+use woodwork_parser::source::LineIndex;
+use woodwork_parser::{check_source, format_source, lexer, parse, CheckOptions};
 
 /// Components in the generated file (5 per unit).
 const COMPONENTS: usize = 10_000;
@@ -88,6 +89,12 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(src.len() as u64));
     g.sample_size(10);
     g.bench_function("lex", |b| b.iter(|| lexer::lex(black_box(&src))));
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            let idx = LineIndex::new(black_box(&src));
+            parse::parse(&src, &idx)
+        })
+    });
     g.bench_function("check_no_env", |b| {
         b.iter(|| check_source(Path::new("bench.ww"), black_box(&src), &opts))
     });

@@ -109,6 +109,9 @@ pub struct Val {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ValKind {
+    /// A string without `${VAR}` parts (the common case, kept in one allocation).
+    Text(String),
+    /// A string with `${VAR}` interpolation.
     Str(Vec<StrPart>),
     Int(i64),
     /// The value and its source text (kept by `fmt`).

@@ -36,8 +36,7 @@ impl CommonLowerer<'_, '_> {
         let one = |this: &mut Self, e: &Val| -> Option<(String, Range)> {
             match &e.kind {
                 ValKind::Ref(n) => Some((n.clone(), e.range)),
-                ValKind::Str(parts) => {
-                    let text = crate::strings::is_plain(parts).unwrap_or("");
+                ValKind::Text(text) => {
                     this.error(
                         "wrong-type",
                         e.range,

@@ -242,6 +242,7 @@ fn seq<T>(
 /// The one-line text of a scalar value; `None` for lists, maps and typed blocks.
 fn scalar(v: &Val) -> Option<String> {
     Some(match &v.kind {
+        ValKind::Text(text) => crate::strings::encode_text(text),
         ValKind::Str(parts) => encode(parts),
         ValKind::Int(i) => i.to_string(),
         ValKind::Float(_, raw) => raw.clone(),

@@ -509,8 +509,19 @@ impl<'a> Parser<'a> {
         let kind = match t.tok {
             Tok::Str => {
                 self.bump();
-                match decode(self.text(t)) {
-                    Ok(parts) => ValKind::Str(parts),
+                let raw = self.text(t);
+                let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+                if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() {
+                    return Ok(Val {
+                        kind: ValKind::Text(inner.to_string()),
+                        range: t.range,
+                    });
+                }
+                match decode(raw) {
+                    Ok(mut parts) => match parts.as_mut_slice() {
+                        [crate::strings::StrPart::Lit(s)] => ValKind::Text(std::mem::take(s)),
+                        _ => ValKind::Str(parts),
+                    },
                     Err(e) => {
                         self.string_error(t, e);
                         ValKind::Invalid

@@ -179,6 +179,15 @@ pub fn encode(parts: &[StrPart]) -> String {
     out
 }
 
+/// A plain text as a canonical double-quoted literal.
+pub fn encode_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    escape_into(text, &mut out);
+    out.push('"');
+    out
+}
+
 fn escape_into(text: &str, out: &mut String) {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -48,6 +48,7 @@ impl<'a> Converter<'a> {
     pub fn value(&mut self, v: &mut Val, secret: bool, env_secret: bool) -> Value {
         let range = v.range;
         match &mut v.kind {
+            ValKind::Text(text) => wrap(Value::Str(std::mem::take(text)), secret),
             ValKind::Str(parts) => {
                 let (value, from_env) = self.string(parts, range);
                 wrap(value, secret || (env_secret && from_env))

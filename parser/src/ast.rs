@@ -129,11 +129,15 @@ pub enum ValKind {
     List(Vec<Member<Val>>),
     Map(Block),
     /// A nested typed block `redis { … }` or `kind type { … }`.
-    Typed {
-        kind: Option<Ident>,
-        type_name: Ident,
-        body: Block,
-    },
+    Typed(Box<TypedBlock>),
     /// A value that failed to parse; its diagnostic is already reported.
     Invalid,
+}
+
+/// `redis { … }` or `kind type { … }` as a value (boxed: rare, and it would make every value larger).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypedBlock {
+    pub kind: Option<Ident>,
+    pub type_name: Ident,
+    pub body: Block,
 }

@@ -174,11 +174,12 @@ fn value(v: &Val, level: usize, out: &mut String) {
             }
             block(b, level, out);
         }
-        ValKind::Typed {
-            kind,
-            type_name,
-            body,
-        } => {
+        ValKind::Typed(t) => {
+            let TypedBlock {
+                kind,
+                type_name,
+                body,
+            } = &**t;
             if let Some(k) = kind {
                 out.push_str(&k.text);
                 out.push(' ');
@@ -254,7 +255,7 @@ fn scalar(v: &Val) -> Option<String> {
         },
         ValKind::Ref(name) => name.clone(),
         ValKind::Invalid => String::new(),
-        ValKind::List(_) | ValKind::Map(_) | ValKind::Typed { .. } => return None,
+        ValKind::List(_) | ValKind::Map(_) | ValKind::Typed(_) => return None,
     })
 }
 

@@ -602,11 +602,11 @@ impl<'a> Parser<'a> {
                         let body = self.block()?;
                         return Ok(Val {
                             range: t.range.join(body.range),
-                            kind: ValKind::Typed {
+                            kind: ValKind::Typed(Box::new(TypedBlock {
                                 kind: None,
                                 type_name: self.ident(t),
                                 body,
-                            },
+                            })),
                         });
                     }
                     Tok::Ident if self.peek2() == Tok::LBrace => {
@@ -614,11 +614,11 @@ impl<'a> Parser<'a> {
                         let body = self.block()?;
                         return Ok(Val {
                             range: t.range.join(body.range),
-                            kind: ValKind::Typed {
+                            kind: ValKind::Typed(Box::new(TypedBlock {
                                 kind: Some(self.ident(t)),
                                 type_name: self.ident(second),
                                 body,
-                            },
+                            })),
                         });
                     }
                     _ => {}

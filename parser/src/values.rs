@@ -77,11 +77,12 @@ impl<'a> Converter<'a> {
                     .collect(),
             ),
             ValKind::Map(block) => Value::Map(self.map(block, secret, env_secret)),
-            ValKind::Typed {
-                kind,
-                type_name,
-                body,
-            } => {
+            ValKind::Typed(t) => {
+                let crate::ast::TypedBlock {
+                    kind,
+                    type_name,
+                    body,
+                } = &mut **t;
                 let mut map = self.map(body, secret, env_secret);
                 map.insert("type".into(), Value::Str(type_name.text.clone()));
                 if let Some(k) = kind {

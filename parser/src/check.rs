@@ -56,9 +56,10 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
     let (mut file, mut diags) = crate::parse::parse(source, &idx);
 
     // Names: duplicates and reserved words.
-    let mut declared: HashMap<String, Declared> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut drafts = Vec::new();
+    let count = file.members.len();
+    let mut declared: HashMap<String, Declared> = HashMap::with_capacity(count);
+    let mut names: Vec<String> = Vec::with_capacity(count);
+    let mut drafts = Vec::with_capacity(count);
     for decl in crate::ast::items_mut(&mut file.members) {
         let name = &decl.name.text;
         if ["true", "false", "null"]

@@ -119,9 +119,9 @@ pub fn resolve(
 
     // 2. implicit models of old agent files
     let taken: std::collections::HashSet<String> = decl_names.iter().cloned().collect();
-    let mut components: Vec<Component> = Vec::new();
+    let mut components: Vec<Component> = Vec::with_capacity(drafts.len());
     // Per component: the names it depends on, with where each was written.
-    let mut deps: Vec<Vec<(String, Range)>> = Vec::new();
+    let mut deps: Vec<Vec<(String, Range)>> = Vec::with_capacity(drafts.len());
     for d in drafts {
         let mut comp = d.comp;
         if let Some(api_key) = d.implicit_model {

@@ -304,7 +304,7 @@ impl CommonLowerer<'_, '_> {
     }
 
     /// `supervision: { strategy, restart, max_restarts, within_s, backoff_min_ms, backoff_max_ms }`.
-    pub fn supervision(&mut self, value: &Value, v: &Val) -> SupervisionSpec {
+    pub fn supervision(&mut self, value: Value, v: &Val) -> SupervisionSpec {
         let mut spec = SupervisionSpec::default();
         let Some(m) = self.map(
             "supervision",
@@ -387,7 +387,7 @@ impl CommonLowerer<'_, '_> {
     }
 
     /// `circuit_breaker: { failure_threshold, reset_timeout_s, success_threshold, call_timeout_s }`.
-    pub fn breaker(&mut self, value: &Value, v: &Val) -> BreakerSpec {
+    pub fn breaker(&mut self, value: Value, v: &Val) -> BreakerSpec {
         let mut spec = BreakerSpec::default();
         let Some(m) = self.map(
             "circuit_breaker",
@@ -431,20 +431,19 @@ impl CommonLowerer<'_, '_> {
     fn map(
         &mut self,
         key: &str,
-        value: &Value,
+        value: Value,
         v: &Val,
         known: &[&str],
     ) -> Option<BTreeMap<String, Value>> {
-        let Value::Map(m) = value else {
+        let Value::Map(mut m) = value else {
             self.error(
                 "wrong-type",
                 v.range,
-                format!("`{key}` expects a map, found {}", describe(value)),
+                format!("`{key}` expects a map, found {}", describe(&value)),
                 format!("write `{key}: {{ {}: … }}`", known[0]),
             );
             return None;
         };
-        let mut m = m.clone();
         m.retain(|k, _| {
             if known.contains(&k.as_str()) {
                 return true;

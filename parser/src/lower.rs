@@ -100,7 +100,7 @@ pub fn lower(
         }
         if COMMON_KEYS.contains(&key) {
             refs.truncate(refs_from);
-            common(&mut comp, key, &value, val, idx, diags);
+            common(&mut comp, key, value, val, idx, diags);
             continue;
         }
         match spec {
@@ -265,20 +265,20 @@ fn unknown_key(
 fn common(
     comp: &mut Component,
     key: &str,
-    value: &Value,
+    value: Value,
     v: &Val,
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut c = CommonLowerer { idx, diags };
     match key {
-        "hooks" => comp.hooks = c.hooks(key, value, v),
-        "pipes" => comp.pipes = c.hooks(key, value, v),
-        "streaming" => comp.streaming = c.streaming(value, v),
+        "hooks" => comp.hooks = c.hooks(key, &value, v),
+        "pipes" => comp.pipes = c.hooks(key, &value, v),
+        "streaming" => comp.streaming = c.streaming(&value, v),
         "supervision" => comp.supervision = c.supervision(value, v),
         "circuit_breaker" => comp.circuit_breaker = c.breaker(value, v),
-        "timeout" => comp.timeout = c.timeout(value, v),
-        "session_policy" => comp.session_policy = c.session_policy(value, v),
+        "timeout" => comp.timeout = c.timeout(&value, v),
+        "session_policy" => comp.session_policy = c.session_policy(&value, v),
         _ => {}
     }
 }

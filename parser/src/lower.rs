@@ -50,6 +50,15 @@ pub fn lower(
     let mut refs: Vec<RefUse> = Vec::new();
     let mut to = Vec::new();
     let mut seen = SeenKeys::default();
+    let written: Vec<String> = crate::ast::items(&decl.body.members)
+        .map(|e| canonical_key(schema, &e.key.text).to_string())
+        .collect();
+    let required = |spec: &schema::KeySpec| {
+        spec.required
+            && !spec
+                .unless
+                .is_some_and(|other| written.iter().any(|k| k == other))
+    };
 
     for entry in crate::ast::items_mut(&mut decl.body.members) {
         if diags.len() > crate::check::MAX_DIAGNOSTICS {
@@ -94,7 +103,7 @@ pub fn lower(
         }
         if !unset.is_empty() {
             refs.truncate(refs_from);
-            let required = spec.is_some_and(|s| s.required);
+            let required = spec.is_some_and(required);
             report_unset(idx, diags, key, &name, required, &unset);
             continue;
         }
@@ -125,7 +134,7 @@ pub fn lower(
             continue;
         }
         let given = seen.contains(spec.name);
-        if spec.required {
+        if required(spec) {
             if given {
                 continue; // given but invalid or unset: reported above
             }

@@ -90,6 +90,9 @@ pub struct KeySpec {
     pub name: &'static str,
     pub ty: Ty,
     pub required: bool,
+    /// Required only while this other key is not written (`api_key` unless `base_url` points
+    /// elsewhere than the provider's own service).
+    pub unless: Option<&'static str>,
     pub default: Default,
     /// What the key is for, shown in "missing key" help lines.
     pub doc: &'static str,
@@ -100,6 +103,7 @@ const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
         name,
         ty,
         required: false,
+        unless: None,
         default: Default::None,
         doc,
     }
@@ -109,6 +113,14 @@ const fn req(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
     KeySpec {
         required: true,
         ..opt(name, ty, doc)
+    }
+}
+
+/// Required unless `other` is written in the same declaration.
+const fn req_unless(name: &'static str, other: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
+    KeySpec {
+        unless: Some(other),
+        ..req(name, ty, doc)
     }
 }
 
@@ -176,10 +188,17 @@ const MAX_TOKENS: KeySpec = opt(
     Ty::Int { min: 1 },
     "reply length limit in tokens",
 );
-const API_KEY: KeySpec = req(
-    "api_key",
-    Ty::Secret,
-    "the provider's API key, e.g. `api_key: $OPENAI_API_KEY`",
+/// Retries of a provider call on 429 / overload / 5xx / timeout (never after the first streamed token).
+const MAX_RETRIES: KeySpec = opt(
+    "max_retries",
+    Ty::Int { min: 0 },
+    "retries of a failed provider call (default 2, at most 10)",
+);
+/// Longest silence between two streamed chunks before the call counts as timed out.
+const IDLE_TIMEOUT: KeySpec = opt(
+    "idle_timeout",
+    Ty::Number { positive: true },
+    "seconds allowed between two streamed chunks",
 );
 
 /// Every supported (kind, type), in the order `check` lists them.
@@ -189,7 +208,12 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "openai",
         aliases: &[],
         keys: &[
-            API_KEY,
+            req_unless(
+                "api_key",
+                "base_url",
+                Ty::Secret,
+                "the provider's API key, e.g. `api_key: $OPENAI_API_KEY` (optional for a local `base_url`)",
+            ),
             def("model", Ty::Str, Default::Str("gpt-4o-mini"), "model name"),
             def(
                 "base_url",
@@ -201,6 +225,8 @@ pub static SCHEMAS: &[TypeSchema] = &[
             MAX_TOKENS,
             MEMORY,
             KNOWLEDGE,
+            MAX_RETRIES,
+            IDLE_TIMEOUT,
         ],
         key_aliases: &[],
     },
@@ -235,6 +261,8 @@ pub static SCHEMAS: &[TypeSchema] = &[
             TEMPERATURE,
             MEMORY,
             KNOWLEDGE,
+            MAX_RETRIES,
+            IDLE_TIMEOUT,
         ],
         key_aliases: &[],
     },
@@ -258,6 +286,8 @@ pub static SCHEMAS: &[TypeSchema] = &[
             MAX_TOKENS,
             MEMORY,
             KNOWLEDGE,
+            MAX_RETRIES,
+            IDLE_TIMEOUT,
         ],
         key_aliases: &[],
     },
@@ -287,6 +317,8 @@ pub static SCHEMAS: &[TypeSchema] = &[
             MAX_TOKENS,
             MEMORY,
             KNOWLEDGE,
+            MAX_RETRIES,
+            IDLE_TIMEOUT,
         ],
         key_aliases: &[("api_token", "api_key"), ("token", "api_key")],
     },

@@ -575,3 +575,19 @@ fn thousands_of_problems_are_capped() {
     assert!(r.diagnostics.len() <= 1001, "{}", r.diagnostics.len());
     assert_eq!(r.diagnostics.last().unwrap().code, "too-many-errors");
 }
+
+#[test]
+fn openai_key_is_required_only_for_the_providers_own_service() {
+    let local = with_env(
+        r#"m = llm openai { base_url: "http://127.0.0.1:8080/v1", max_retries: 0, idle_timeout: 2.5 }"#,
+        &[],
+    );
+    let c = ok(&local).component("m").unwrap();
+    assert!(c.prop("api_key").is_none());
+    assert_eq!(c.prop("max_retries"), Some(&Value::Int(0)));
+    let hosted = with_env(r#"m = llm openai { }"#, &[]);
+    assert_eq!(codes(&hosted), vec!["missing-key"]);
+    let unset = with_env(r#"m = llm openai { api_key: $NOT_SET_ANYWHERE }"#, &[]);
+    assert_eq!(codes(&unset), vec!["unset-variable"]);
+    assert!(unset.has_errors());
+}

@@ -1,0 +1,3 @@
+//! Subcommands of the `woodwork-actors` command line, one file each.
+
+pub mod serve;

@@ -48,6 +48,13 @@ pub async fn post_input(
         .deadline
         .unwrap_or(state.limits.default_deadline)
         .min(state.limits.max_deadline);
+    tracing::debug!(
+        component = %component,
+        session_id = parsed.session_id.as_deref().unwrap_or("(new)"),
+        stream,
+        deadline_ms = deadline.as_millis() as u64,
+        "input accepted"
+    );
     let trace_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let request = build_request(&component, parsed, deadline, trace_id);
     if stream {

@@ -4,25 +4,15 @@ mod cli;
 mod logging;
 mod server;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use std::process::ExitCode;
 
-/// Runs Woodwork .ww agent systems as supervised actix actors.
-#[derive(Parser)]
-#[command(name = "woodwork-actors", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the file's components over HTTP until SIGTERM/SIGINT.
-    Serve(cli::serve::ServeArgs),
-}
-
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Serve(args) => cli::serve::run(args),
+    let args = cli::Cli::parse();
+    match args.command {
+        cli::Command::Check(a) => cli::check::run(a),
+        cli::Command::Fmt(a) => cli::fmt::run(a),
+        cli::Command::Graph(a) => cli::graph::run(a),
+        cli::Command::Serve(a) => cli::serve::run(a),
     }
 }

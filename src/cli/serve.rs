@@ -99,8 +99,9 @@ fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
 pub fn run(args: ServeArgs) -> ExitCode {
     logging::init(args.log_format);
     let report = check_file(&args.file, &CheckOptions::default());
-    if !report.diagnostics.is_empty() {
-        eprint!("{}", report.render_text());
+    let diagnostics = report.render_text();
+    if !diagnostics.is_empty() {
+        super::output::err(&diagnostics);
     }
     if report.has_errors() {
         return ExitCode::FAILURE;

@@ -1,0 +1,186 @@
+//! `check`: source text to a [`CheckReport`] — parse, classify, lower, resolve.
+
+use crate::classify::{classify, Class};
+use crate::diagnostic::Diagnostic;
+use crate::env::EnvSource;
+use crate::lower::lower;
+use crate::model::{Config, Span};
+use crate::resolve::{resolve, Declared};
+use crate::source::LineIndex;
+use crate::{CheckOptions, CheckReport};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Largest file `check` reads (bytes): far above any real config, small enough to stay fast.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckReport {
+    let report = |diagnostics: Vec<Diagnostic>, config: Option<Config>| CheckReport {
+        config,
+        diagnostics,
+        path: path.to_path_buf(),
+        source: source.to_string(),
+    };
+    if source.len() > MAX_FILE_BYTES {
+        let d = Diagnostic::error(
+            "file-too-large",
+            Span {
+                start: 0,
+                end: 0,
+                line: 1,
+                col: 1,
+            },
+            format!(
+                "the file is {} bytes; the limit is {} bytes",
+                source.len(),
+                MAX_FILE_BYTES
+            ),
+        )
+        .help("split the system into several files, or check that this is the right file");
+        return report(vec![d], None);
+    }
+    let env_source = if opts.resolve_env {
+        Some(match &opts.env {
+            Some(map) => EnvSource::from_map(map.clone()),
+            None => EnvSource::process_with_dotenv(path),
+        })
+    } else {
+        None
+    };
+    let idx = LineIndex::new(source);
+    let (file, mut diags) = crate::parse::parse(source, &idx);
+
+    // Names: duplicates and reserved words.
+    let mut declared: HashMap<String, Declared> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut drafts = Vec::new();
+    for decl in file.decls() {
+        let name = &decl.name.text;
+        if ["true", "false", "null"]
+            .iter()
+            .any(|r| name.eq_ignore_ascii_case(r))
+        {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-name",
+                    idx.span(decl.name.range),
+                    format!("`{name}` cannot name a declaration"),
+                )
+                .primary("reserved word")
+                .help("`true`, `false` and `null` are values, so a reference to this name could never be written; rename it"),
+            );
+        }
+        let class = classify(decl, &idx, &mut diags);
+        if let Some(first) = declared.get(name) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    idx.span(decl.name.range),
+                    format!("`{name}` is declared twice"),
+                )
+                .primary("declared again here")
+                .label(idx.span(first.name_range), "first declared here")
+                .help("give each declaration its own name"),
+            );
+            continue;
+        }
+        let (kind, type_name) = match &class {
+            Class::Supported(s) => (Some(s.kind), s.type_name.to_string()),
+            Class::Rejected => (None, decl.type_name.text.clone()),
+        };
+        declared.insert(
+            name.clone(),
+            Declared {
+                kind,
+                type_name,
+                name_range: decl.name.range,
+            },
+        );
+        names.push(name.clone());
+        if let Class::Supported(schema) = class {
+            drafts.push(lower(decl, schema, &idx, env_source.as_ref(), &mut diags));
+        }
+    }
+    let resolved = resolve(drafts, &declared, &names, &idx, &mut diags);
+    diags.sort_by_key(|d| (d.span.start, d.severity));
+    let has_errors = diags.iter().any(Diagnostic::is_error);
+    let config = (!has_errors).then(|| Config {
+        path: path.to_path_buf(),
+        components: resolved.components,
+        routes: resolved.routes,
+        start_order: resolved.start_order,
+    });
+    report(diags, config)
+}
+
+pub fn check_file(path: &Path, opts: &CheckOptions) -> CheckReport {
+    let fail = |msg: String, help: &str| CheckReport {
+        config: None,
+        diagnostics: vec![Diagnostic::error(
+            "read-error",
+            Span {
+                start: 0,
+                end: 0,
+                line: 1,
+                col: 1,
+            },
+            msg,
+        )
+        .help(help)],
+        path: path.to_path_buf(),
+        source: String::new(),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return fail(
+                format!("{} is a directory", path.display()),
+                "give the path of a `.ww` file",
+            )
+        }
+        Ok(m) if m.len() > MAX_FILE_BYTES as u64 => {
+            return fail(
+                format!(
+                    "{} is {} bytes; the limit is {} bytes",
+                    path.display(),
+                    m.len(),
+                    MAX_FILE_BYTES
+                ),
+                "check that this is the right file",
+            )
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return fail(
+                format!("cannot read {}: {e}", path.display()),
+                "check the path and its permissions",
+            )
+        }
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => check_source(path, &text, opts),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let idx = LineIndex::new(&text);
+                let d = Diagnostic::error(
+                    "invalid-utf8",
+                    idx.span(crate::source::Range::new(at, at + 1)),
+                    "the file is not valid UTF-8",
+                )
+                .primary("invalid byte")
+                .help("save the file as UTF-8");
+                CheckReport {
+                    config: None,
+                    diagnostics: vec![d],
+                    path: path.to_path_buf(),
+                    source: text,
+                }
+            }
+        },
+        Err(e) => fail(
+            format!("cannot read {}: {e}", path.display()),
+            "check the path and its permissions",
+        ),
+    }
+}

@@ -1,0 +1,330 @@
+//! One supported declaration to a [`Component`]: schema keys checked and defaulted, common keys
+//! lowered into typed fields, references collected for resolution.
+
+use crate::ast::{Decl, Entry};
+use crate::common::CommonLowerer;
+use crate::diagnostic::Diagnostic;
+use crate::env::EnvSource;
+use crate::model::*;
+use crate::schema::{self, Default as Def, TypeSchema, COMMON_KEYS};
+use crate::source::{LineIndex, Range};
+use crate::typecheck::TypeChecker;
+use crate::values::{duplicate_key, Converter, RefUse};
+use std::collections::{BTreeMap, HashMap};
+
+/// A lowered component with what resolution still needs.
+pub struct Draft {
+    pub comp: Component,
+    pub refs: Vec<RefUse>,
+    pub to: Vec<(String, Range)>,
+    /// `agent llm` without `model:` but with `api_key:` (old files): the implicit OpenAI model.
+    pub implicit_model: Option<Value>,
+    pub name_range: Range,
+}
+
+pub fn lower(
+    decl: &Decl,
+    schema: &'static TypeSchema,
+    idx: &LineIndex,
+    env: Option<&EnvSource>,
+    diags: &mut Vec<Diagnostic>,
+) -> Draft {
+    let mut comp = Component {
+        name: decl.name.text.clone(),
+        kind: schema.kind,
+        type_name: schema.type_name.to_string(),
+        span: idx.span(decl.range),
+        props: BTreeMap::new(),
+        to: Vec::new(),
+        hooks: Vec::new(),
+        pipes: Vec::new(),
+        supervision: SupervisionSpec::default(),
+        circuit_breaker: BreakerSpec::default(),
+        timeout: None,
+        streaming: None,
+        session_policy: SessionPolicy::Enqueue,
+    };
+    let mut refs: Vec<RefUse> = Vec::new();
+    let mut to = Vec::new();
+    let mut seen: HashMap<&str, Range> = HashMap::new();
+
+    for entry in decl.body.entries() {
+        let key = canonical_key(schema, &entry.key.text);
+        if let Some(first) = seen.get(key) {
+            diags.push(duplicate_key(idx, &entry.key.text, entry.key.range, *first));
+            continue;
+        }
+        seen.insert(key, entry.key.range);
+        if key == "to" {
+            to = CommonLowerer { idx, diags }.to(&entry.value);
+            continue;
+        }
+        let spec = schema.key(key);
+        let secret = schema::is_secret_key(key) || spec.is_some_and(|s| s.ty == schema::Ty::Secret);
+        let env_secret = spec.is_some_and(|s| s.ty == schema::Ty::SecretStrMap);
+        let mut conv = Converter {
+            idx,
+            env,
+            diags,
+            refs: std::mem::take(&mut refs),
+            unset: Vec::new(),
+            invalid: false,
+            key: key.to_string(),
+        };
+        let refs_from = conv.refs.len();
+        let value = conv.value(&entry.value, secret, env_secret);
+        let (unset, invalid) = (std::mem::take(&mut conv.unset), conv.invalid);
+        refs = conv.refs;
+        if invalid {
+            refs.truncate(refs_from);
+            continue;
+        }
+        if !unset.is_empty() {
+            refs.truncate(refs_from);
+            let required = spec.is_some_and(|s| s.required);
+            report_unset(idx, diags, key, &decl.name.text, required, &unset);
+            continue;
+        }
+        if COMMON_KEYS.contains(&key) {
+            refs.truncate(refs_from);
+            common(&mut comp, key, &value, entry, idx, diags);
+            continue;
+        }
+        match spec {
+            Some(spec) => {
+                let checked = TypeChecker { idx, diags }.check(
+                    spec,
+                    value,
+                    &entry.value,
+                    &mut refs,
+                    refs_from,
+                );
+                if let Some(v) = checked {
+                    comp.props.insert(key.to_string(), v);
+                }
+            }
+            None => {
+                unknown_key(schema, entry, idx, diags);
+                comp.props.insert(key.to_string(), value);
+            }
+        }
+    }
+
+    key_extra_rules(schema, decl, &comp, idx, diags);
+    let mut implicit_model = None;
+    for spec in schema.keys {
+        if comp.props.contains_key(spec.name) {
+            continue;
+        }
+        let given = seen.contains_key(spec.name);
+        if spec.required {
+            if given {
+                continue; // given but invalid or unset: reported above
+            }
+            if schema.kind == Kind::Agent && spec.name == "model" {
+                if let Some(key) = comp.props.remove("api_key") {
+                    implicit_model = Some(key);
+                    continue;
+                }
+            }
+            diags.push(
+                Diagnostic::error(
+                    "missing-key",
+                    idx.span(decl.name.range),
+                    format!(
+                        "`{}` ({} {}) has no `{}`",
+                        decl.name.text, schema.kind, schema.type_name, spec.name
+                    ),
+                )
+                .primary(format!("`{}` is required here", spec.name))
+                .help(format!("add {}", spec.doc)),
+            );
+            continue;
+        }
+        let default = match spec.default {
+            Def::None => continue,
+            Def::Str(s) => Value::Str(s.to_string()),
+            Def::Int(i) => Value::Int(i),
+            Def::Bool(b) => Value::Bool(b),
+        };
+        comp.props.insert(spec.name.to_string(), default);
+    }
+    if schema.kind == Kind::Agent
+        && !comp.props.contains_key("tools")
+        && !seen.contains_key("tools")
+    {
+        comp.props.insert("tools".into(), Value::List(Vec::new()));
+    }
+    Draft {
+        comp,
+        refs,
+        to,
+        implicit_model,
+        name_range: decl.name.range,
+    }
+}
+
+/// Maps old key names of the schema (`api_token`) to current ones.
+fn canonical_key<'k>(schema: &TypeSchema, key: &'k str) -> &'k str {
+    match schema.key_aliases.iter().find(|(old, _)| *old == key) {
+        Some((_, new)) => new,
+        None => key,
+    }
+}
+
+fn report_unset(
+    idx: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+    key: &str,
+    name: &str,
+    required: bool,
+    unset: &[crate::values::UnsetVar],
+) {
+    for u in unset {
+        let span = idx.span(u.range);
+        let d = if required {
+            Diagnostic::error(
+                "unset-variable",
+                span,
+                format!("environment variable `{}` is not set, and `{name}` requires `{key}`", u.name),
+            )
+            .primary(format!("`{}` is not set", u.name))
+            .help(format!(
+                "set `{}` in the environment or in `.env` next to this file, or give a default: `${{{}:-value}}`; `check --no-env` skips this check",
+                u.name, u.name
+            ))
+        } else {
+            Diagnostic::warning(
+                "unset-variable",
+                span,
+                format!(
+                    "environment variable `{}` is not set; `{key}` of `{name}` is left out",
+                    u.name
+                ),
+            )
+            .primary(format!("`{}` is not set", u.name))
+            .help(format!(
+                "set `{}` or give a default: `${{{}:-value}}`",
+                u.name, u.name
+            ))
+        };
+        diags.push(d);
+    }
+}
+
+fn unknown_key(schema: &TypeSchema, entry: &Entry, idx: &LineIndex, diags: &mut Vec<Diagnostic>) {
+    let key = entry.key.text.as_str();
+    let known: Vec<&str> = schema
+        .keys
+        .iter()
+        .map(|k| k.name)
+        .chain(COMMON_KEYS.iter().copied())
+        .collect();
+    let mut help = if schema.keys.is_empty() {
+        format!(
+            "`{} {}` takes only the common keys {}",
+            schema.kind,
+            schema.type_name,
+            schema::quote_list(COMMON_KEYS)
+        )
+    } else {
+        format!(
+            "`{} {}` takes {}",
+            schema.kind,
+            schema.type_name,
+            schema::quote_list(&schema.keys.iter().map(|k| k.name).collect::<Vec<_>>())
+        )
+    };
+    if let Some(s) = crate::suggest::did_you_mean(key, known.iter().copied()) {
+        help = format!("did you mean `{s}`? {help}");
+    }
+    diags.push(
+        Diagnostic::warning(
+            "unknown-key",
+            idx.span(entry.key.range),
+            format!(
+                "`{key}` is not a key of `{} {}`; it is passed on unchecked",
+                schema.kind, schema.type_name
+            ),
+        )
+        .primary("unknown key")
+        .help(help),
+    );
+}
+
+fn common(
+    comp: &mut Component,
+    key: &str,
+    value: &Value,
+    entry: &Entry,
+    idx: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut c = CommonLowerer { idx, diags };
+    let v = &entry.value;
+    match key {
+        "hooks" => comp.hooks = c.hooks(key, value, v),
+        "pipes" => comp.pipes = c.hooks(key, value, v),
+        "streaming" => comp.streaming = c.streaming(value, v),
+        "supervision" => comp.supervision = c.supervision(value, v),
+        "circuit_breaker" => comp.circuit_breaker = c.breaker(value, v),
+        "timeout" => comp.timeout = c.timeout(value, v),
+        "session_policy" => comp.session_policy = c.session_policy(value, v),
+        _ => {}
+    }
+}
+
+/// Rules across keys.
+fn key_extra_rules(
+    schema: &TypeSchema,
+    decl: &Decl,
+    comp: &Component,
+    idx: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if schema.kind == Kind::Mcp {
+        let given = decl
+            .body
+            .entries()
+            .any(|e| matches!(e.key.text.as_str(), "command" | "url" | "server"));
+        if !given {
+            diags.push(
+                Diagnostic::error(
+                    "missing-key",
+                    idx.span(decl.name.range),
+                    format!("`{}` (mcp server) says neither how to start it nor where it is", comp.name),
+                )
+                .primary("needs `command`, `url` or `server`")
+                .help("add `command: [\"npx\", \"-y\", \"@modelcontextprotocol/server-everything\"]` (stdio) or `url: \"http://127.0.0.1:3001/mcp\"` (HTTP)"),
+            );
+            return;
+        }
+        if comp.props.contains_key("command") && comp.props.contains_key("url") {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    idx.span(decl.name.range),
+                    format!("`{}` (mcp server) has both `command` and `url`", comp.name),
+                )
+                .primary("choose one transport")
+                .help("keep `command` for a stdio server or `url` for an HTTP server, not both"),
+            );
+            return;
+        }
+    }
+    if schema.kind == Kind::Llm
+        && schema.type_name == "mock"
+        && comp.props.contains_key("reply")
+        && comp.props.contains_key("replies")
+    {
+        diags.push(
+            Diagnostic::error(
+                "invalid-value",
+                idx.span(decl.name.range),
+                format!("`{}` (llm mock) has both `reply` and `replies`", comp.name),
+            )
+            .primary("choose one")
+            .help("use `reply: \"text\"` for a fixed answer or `replies: [...]` for a script"),
+        );
+    }
+}

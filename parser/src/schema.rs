@@ -1,0 +1,641 @@
+//! The schema of every supported (kind, type): its keys, their value types, which are required,
+//! and their defaults. One table, so `check`, the docs and the runtime agree on what a key means.
+
+use crate::model::Kind;
+
+/// The type a key's value must have.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ty {
+    Str,
+    /// An integer no smaller than `min`.
+    Int {
+        min: i64,
+    },
+    /// An integer or a float, greater than zero when `positive`.
+    Number {
+        positive: bool,
+    },
+    Bool,
+    /// A string kept as a [`crate::model::Secret`].
+    Secret,
+    /// One of these strings (a bare name is accepted too).
+    Enum(&'static [&'static str]),
+    /// A reference to a declaration of one of these kinds.
+    Ref(&'static [Kind]),
+    /// A list of references to declarations of these kinds.
+    RefList(&'static [Kind]),
+    StrList,
+    StrOrStrList,
+    /// A map of strings; values from `$VAR` become secrets (`env:` of an MCP server, headers).
+    SecretStrMap,
+    /// A string, or `{ file: "path" }`.
+    Prompt,
+    /// `llm mock` `replies:` script (DESIGN.md §3).
+    MockReplies,
+}
+
+impl Ty {
+    /// How the type is named in "expected …" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Int { min } if *min > 0 => format!("an integer ≥ {min}"),
+            Ty::Int { min: 0 } => "a non-negative integer".into(),
+            Ty::Int { .. } => "an integer".into(),
+            Ty::Number { positive: true } => "a number greater than 0".into(),
+            Ty::Number { .. } => "a number".into(),
+            Ty::Bool => "true or false".into(),
+            Ty::Secret => "a string (usually `$VAR`)".into(),
+            Ty::Enum(values) => format!("one of {}", quote_list(values)),
+            Ty::Ref(kinds) => format!("the name of a {} declaration", kind_list(kinds)),
+            Ty::RefList(kinds) => format!("a list of names of {} declarations", kind_list(kinds)),
+            Ty::StrList => "a list of strings".into(),
+            Ty::StrOrStrList => "a string or a list of strings".into(),
+            Ty::SecretStrMap => "a map of strings".into(),
+            Ty::Prompt => "a string or { file: \"path\" }".into(),
+            Ty::MockReplies => "a list of replies (strings or maps)".into(),
+        }
+    }
+}
+
+pub fn quote_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_list(kinds: &[Kind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// A schema default, applied when the key is absent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Default {
+    None,
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+}
+
+/// One key of a schema.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub default: Default,
+    /// What the key is for, shown in "missing key" help lines.
+    pub doc: &'static str,
+}
+
+const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
+    KeySpec {
+        name,
+        ty,
+        required: false,
+        default: Default::None,
+        doc,
+    }
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
+    KeySpec {
+        required: true,
+        ..opt(name, ty, doc)
+    }
+}
+
+const fn def(name: &'static str, ty: Ty, default: Default, doc: &'static str) -> KeySpec {
+    KeySpec {
+        default,
+        ..opt(name, ty, doc)
+    }
+}
+
+/// The schema of one (kind, type).
+#[derive(Debug)]
+pub struct TypeSchema {
+    pub kind: Kind,
+    pub type_name: &'static str,
+    /// Other names of the type (`cli` for `command_line`).
+    pub aliases: &'static [&'static str],
+    pub keys: &'static [KeySpec],
+    /// Old key names mapped to current ones without a warning (`api_token` → `api_key`).
+    pub key_aliases: &'static [(&'static str, &'static str)],
+}
+
+impl TypeSchema {
+    pub fn key(&self, name: &str) -> Option<&KeySpec> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    pub fn names(&self, type_name: &str) -> bool {
+        self.type_name == type_name || self.aliases.contains(&type_name)
+    }
+}
+
+/// Kinds an agent may use as tools.
+pub const TOOL_KINDS: &[Kind] = &[
+    Kind::Api,
+    Kind::Mcp,
+    Kind::KnowledgeBase,
+    Kind::Llm,
+    Kind::Agent,
+];
+/// Kinds a `to:` route may point at: components that take a message in the pipeline.
+pub const ROUTE_TARGET_KINDS: &[Kind] = &[Kind::Agent, Kind::Llm, Kind::Output];
+/// Everything (for `vm server components:`).
+pub const ANY_KIND: &[Kind] = &Kind::ALL;
+
+const MEMORY: KeySpec = opt(
+    "memory",
+    Ty::Ref(&[Kind::Memory]),
+    "conversation memory (a `memory` declaration)",
+);
+const KNOWLEDGE: KeySpec = opt(
+    "knowledge_base",
+    Ty::Ref(&[Kind::KnowledgeBase]),
+    "retrieval source (a `knowledge_base` declaration)",
+);
+const TEMPERATURE: KeySpec = opt(
+    "temperature",
+    Ty::Number { positive: false },
+    "sampling temperature",
+);
+const MAX_TOKENS: KeySpec = opt(
+    "max_tokens",
+    Ty::Int { min: 1 },
+    "reply length limit in tokens",
+);
+const API_KEY: KeySpec = req(
+    "api_key",
+    Ty::Secret,
+    "the provider's API key, e.g. `api_key: $OPENAI_API_KEY`",
+);
+
+/// Every supported (kind, type), in the order `check` lists them.
+pub static SCHEMAS: &[TypeSchema] = &[
+    TypeSchema {
+        kind: Kind::Llm,
+        type_name: "openai",
+        aliases: &[],
+        keys: &[
+            API_KEY,
+            def("model", Ty::Str, Default::Str("gpt-4o-mini"), "model name"),
+            def(
+                "base_url",
+                Ty::Str,
+                Default::Str("https://api.openai.com/v1"),
+                "any OpenAI-compatible server",
+            ),
+            TEMPERATURE,
+            MAX_TOKENS,
+            MEMORY,
+            KNOWLEDGE,
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Llm,
+        type_name: "claude",
+        aliases: &["anthropic"],
+        keys: &[
+            req(
+                "api_key",
+                Ty::Secret,
+                "the Anthropic API key, e.g. `api_key: $ANTHROPIC_API_KEY`",
+            ),
+            def(
+                "model",
+                Ty::Str,
+                Default::Str("claude-sonnet-4-5"),
+                "model name",
+            ),
+            def(
+                "max_tokens",
+                Ty::Int { min: 1 },
+                Default::Int(1024),
+                "reply length limit in tokens",
+            ),
+            def(
+                "base_url",
+                Ty::Str,
+                Default::Str("https://api.anthropic.com"),
+                "API base URL",
+            ),
+            TEMPERATURE,
+            MEMORY,
+            KNOWLEDGE,
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Llm,
+        type_name: "ollama",
+        aliases: &[],
+        keys: &[
+            req(
+                "model",
+                Ty::Str,
+                "the Ollama model, e.g. `model: \"llama3.2\"`",
+            ),
+            def(
+                "base_url",
+                Ty::Str,
+                Default::Str("http://127.0.0.1:11434"),
+                "Ollama server URL",
+            ),
+            TEMPERATURE,
+            MAX_TOKENS,
+            MEMORY,
+            KNOWLEDGE,
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Llm,
+        type_name: "hugging_face",
+        aliases: &[],
+        keys: &[
+            req(
+                "api_key",
+                Ty::Secret,
+                "the Hugging Face token, e.g. `api_key: $HF_TOKEN`",
+            ),
+            def(
+                "model",
+                Ty::Str,
+                Default::Str("mistralai/Mistral-7B-Instruct-v0.3"),
+                "model id on the Hub",
+            ),
+            def(
+                "base_url",
+                Ty::Str,
+                Default::Str("https://router.huggingface.co/v1"),
+                "inference endpoint (OpenAI-compatible)",
+            ),
+            TEMPERATURE,
+            MAX_TOKENS,
+            MEMORY,
+            KNOWLEDGE,
+        ],
+        key_aliases: &[("api_token", "api_key"), ("token", "api_key")],
+    },
+    TypeSchema {
+        kind: Kind::Llm,
+        type_name: "mock",
+        aliases: &[],
+        keys: &[
+            opt("reply", Ty::Str, "a fixed answer"),
+            opt(
+                "replies",
+                Ty::MockReplies,
+                "a script of replies, played in order",
+            ),
+            MEMORY,
+            KNOWLEDGE,
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Agent,
+        type_name: "llm",
+        aliases: &[],
+        keys: &[
+            req(
+                "model",
+                Ty::Ref(&[Kind::Llm]),
+                "the language model, e.g. `model: my_llm` (an `llm` declaration)",
+            ),
+            def(
+                "tools",
+                Ty::RefList(TOOL_KINDS),
+                Default::None,
+                "tools the agent may call",
+            ),
+            def(
+                "planning",
+                Ty::Bool,
+                Default::Bool(false),
+                "plan before acting",
+            ),
+            def(
+                "max_steps",
+                Ty::Int { min: 1 },
+                Default::Int(25),
+                "step limit of one turn",
+            ),
+            opt(
+                "prompt",
+                Ty::Prompt,
+                "system prompt, text or { file: \"prompt.md\" }",
+            ),
+            MEMORY,
+            KNOWLEDGE,
+            // Legacy: `decomposer llm` / `agent llm` files carried the OpenAI key on the agent.
+            opt(
+                "api_key",
+                Ty::Secret,
+                "legacy: key of the implicit OpenAI model",
+            ),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Input,
+        type_name: "command_line",
+        aliases: &["cli"],
+        keys: &[def(
+            "prompt",
+            Ty::Str,
+            Default::Str("> "),
+            "prompt printed before each input",
+        )],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Input,
+        type_name: "api",
+        aliases: &[],
+        keys: &[
+            def(
+                "port",
+                Ty::Int { min: 0 },
+                Default::Int(8000),
+                "port of the input API",
+            ),
+            def(
+                "host",
+                Ty::Str,
+                Default::Str("127.0.0.1"),
+                "address to bind",
+            ),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Output,
+        type_name: "console",
+        aliases: &["cli"],
+        keys: &[],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Output,
+        type_name: "webhook",
+        aliases: &[],
+        keys: &[
+            req(
+                "url",
+                Ty::Str,
+                "where results are POSTed, e.g. `url: \"https://example.com/hook\"`",
+            ),
+            opt("headers", Ty::SecretStrMap, "extra HTTP headers"),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Memory,
+        type_name: "short_term",
+        aliases: &[],
+        keys: &[
+            def(
+                "max_turns",
+                Ty::Int { min: 1 },
+                Default::Int(20),
+                "turns kept per session",
+            ),
+            def(
+                "max_bytes",
+                Ty::Int { min: 1 },
+                Default::Int(65536),
+                "bytes kept per session",
+            ),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::KnowledgeBase,
+        type_name: "text_file",
+        aliases: &[],
+        keys: &[req(
+            "path",
+            Ty::Str,
+            "the text file, e.g. `path: \"./notes.txt\"`",
+        )],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::KnowledgeBase,
+        type_name: "chroma",
+        aliases: &[],
+        keys: &[
+            opt("client", Ty::Str, "`local` or `http`"),
+            opt("path", Ty::Str, "local data directory"),
+            opt("url", Ty::Str, "Chroma server URL"),
+            def(
+                "collection",
+                Ty::Str,
+                Default::Str("woodwork"),
+                "collection name",
+            ),
+            opt("api_key", Ty::Secret, "embedding provider key"),
+            opt("file_to_embed", Ty::Str, "file or folder embedded at start"),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Api,
+        type_name: "web",
+        aliases: &[],
+        keys: &[
+            req(
+                "url",
+                Ty::Str,
+                "the HTTP endpoint, e.g. `url: \"http://localhost:3000\"`",
+            ),
+            opt(
+                "documentation",
+                Ty::Str,
+                "file describing the endpoint for the agent",
+            ),
+            opt("headers", Ty::SecretStrMap, "extra HTTP headers"),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Api,
+        type_name: "functions",
+        aliases: &[],
+        keys: &[
+            req(
+                "path",
+                Ty::Str,
+                "the Python file, e.g. `path: \"functions.py\"`",
+            ),
+            opt(
+                "documentation",
+                Ty::Str,
+                "file describing the functions for the agent",
+            ),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Mcp,
+        type_name: "server",
+        aliases: &[],
+        keys: &[
+            opt(
+                "command",
+                Ty::StrOrStrList,
+                "stdio server command, e.g. `command: [\"npx\", \"server\"]`",
+            ),
+            opt("args", Ty::StrList, "extra arguments to `command`"),
+            opt("url", Ty::Str, "streamable HTTP server URL"),
+            opt("env", Ty::SecretStrMap, "environment of the server process"),
+            opt("server", Ty::Str, "registry name of the server"),
+            opt("version", Ty::Str, "server version"),
+            opt("toolsets", Ty::StrOrStrList, "tool sets to enable"),
+        ],
+        key_aliases: &[],
+    },
+    TypeSchema {
+        kind: Kind::Vm,
+        type_name: "server",
+        aliases: &[],
+        keys: &[req(
+            "components",
+            Ty::RefList(ANY_KIND),
+            "the components this process serves, e.g. `components: [agent, model]`",
+        )],
+        key_aliases: &[],
+    },
+];
+
+/// The schema of a (kind, type), with type aliases applied.
+pub fn lookup(kind: Kind, type_name: &str) -> Option<&'static TypeSchema> {
+    SCHEMAS
+        .iter()
+        .find(|s| s.kind == kind && s.names(type_name))
+}
+
+/// All schemas whose type (or alias) is `type_name`, for the short form `name = type { … }`.
+pub fn by_type(type_name: &str) -> Vec<&'static TypeSchema> {
+    SCHEMAS.iter().filter(|s| s.names(type_name)).collect()
+}
+
+/// Type names of a kind, canonical names only.
+pub fn types_of(kind: Kind) -> Vec<&'static str> {
+    SCHEMAS
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(|s| s.type_name)
+        .collect()
+}
+
+/// Old kind names, with the kind they became.
+pub const KIND_ALIASES: &[(&str, Kind)] = &[("decomposer", Kind::Agent)];
+
+/// A Python-engine component this runtime recognises but cannot run.
+pub struct Unsupported {
+    pub kind: &'static str,
+    /// `None`: every type of the kind.
+    pub type_name: Option<&'static str>,
+    pub why: &'static str,
+}
+
+pub static UNSUPPORTED: &[Unsupported] = &[
+    Unsupported {
+        kind: "environment",
+        type_name: None,
+        why: "it needs Docker",
+    },
+    Unsupported {
+        kind: "core",
+        type_name: None,
+        why: "it needs Docker containers of the Python engine",
+    },
+    Unsupported {
+        kind: "input",
+        type_name: Some("keyword_voice"),
+        why: "it needs a microphone",
+    },
+    Unsupported {
+        kind: "input",
+        type_name: Some("push_to_talk"),
+        why: "it needs a microphone",
+    },
+    Unsupported {
+        kind: "output",
+        type_name: Some("voice"),
+        why: "it needs a speaker",
+    },
+    Unsupported {
+        kind: "knowledge_base",
+        type_name: Some("neo4j"),
+        why: "no Neo4j client is built in",
+    },
+    Unsupported {
+        kind: "model",
+        type_name: None,
+        why: "local PyTorch models are not run by this runtime",
+    },
+];
+
+pub fn unsupported(kind: &str, type_name: &str) -> Option<&'static Unsupported> {
+    UNSUPPORTED
+        .iter()
+        .find(|u| u.kind == kind && u.type_name.is_none_or(|t| t == type_name))
+}
+
+/// Keys every component accepts (DESIGN.md §3), lowered into typed `Component` fields.
+pub const COMMON_KEYS: &[&str] = &[
+    "to",
+    "hooks",
+    "pipes",
+    "streaming",
+    "supervision",
+    "circuit_breaker",
+    "timeout",
+    "session_policy",
+];
+
+/// Keys whose values are secrets: `api_key`, `token`, `password`, … and any `*_key`/`*_token`/`*_password`.
+pub fn is_secret_key(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "api_key" | "token" | "password" | "api_token" | "secret"
+    ) || ["_key", "_token", "_password", "_secret"]
+        .iter()
+        .any(|s| n.ends_with(s))
+}
+
+/// Event names of DESIGN.md §4 that hooks and pipes may name (`*` = all).
+pub const EVENTS: &[&str] = &[
+    "*",
+    "input.received",
+    "agent.thought",
+    "agent.action",
+    "tool.call",
+    "tool.observation",
+    "agent.step_complete",
+    "agent.error",
+    "agent.response",
+    "component.response",
+    "stream.chunk",
+    "stream.completed",
+    "stream.failed",
+    "component.state_changed",
+    "component.restarted",
+    "breaker.state_changed",
+    "session.created",
+    "session.ended",
+];

@@ -1,0 +1,106 @@
+//! The one-screen summary `check` prints for an accepted file.
+
+use crate::model::{Config, Kind};
+use std::collections::BTreeMap;
+
+/// Names listed per (kind, type) line before "and N more".
+const NAMES_SHOWN: usize = 6;
+/// Route lines shown before "and N more".
+const ROUTES_SHOWN: usize = 12;
+
+/// Components grouped by (kind, type) in [`Kind::ALL`] order, names in declaration order.
+fn groups(config: &Config) -> Vec<((Kind, String), Vec<&str>)> {
+    let mut map: BTreeMap<(usize, String), (Kind, Vec<&str>)> = BTreeMap::new();
+    for c in &config.components {
+        let rank = Kind::ALL.iter().position(|k| *k == c.kind).unwrap_or(0);
+        map.entry((rank, c.type_name.clone()))
+            .or_insert((c.kind, Vec::new()))
+            .1
+            .push(&c.name);
+    }
+    map.into_iter()
+        .map(|((_, t), (k, names))| ((k, t), names))
+        .collect()
+}
+
+pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
+    let n = config.components.len();
+    let mut out = format!(
+        "{file}: ok — {n} component{}, {} route{}, {warnings} warning{}\n",
+        s(n),
+        config.routes.len(),
+        s(config.routes.len()),
+        s(warnings)
+    );
+    out.push_str("components:\n");
+    let groups = groups(config);
+    let width = groups
+        .iter()
+        .map(|((k, t), _)| k.as_str().len() + t.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for ((kind, ty), names) in &groups {
+        let label = format!("{kind} {ty}");
+        let mut list = names
+            .iter()
+            .take(NAMES_SHOWN)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.len() > NAMES_SHOWN {
+            list.push_str(&format!(", … and {} more", names.len() - NAMES_SHOWN));
+        }
+        out.push_str(&format!("  {label:<width$}  {:>4}  {list}\n", names.len()));
+    }
+    out.push_str("routes:\n");
+    if config.routes.is_empty() {
+        out.push_str("  (none: results return to the caller)\n");
+    }
+    for r in config.routes.iter().take(ROUTES_SHOWN) {
+        out.push_str(&format!(
+            "  {} → {}{}\n",
+            r.from,
+            r.to,
+            if r.inferred { "  (inferred)" } else { "" }
+        ));
+    }
+    if config.routes.len() > ROUTES_SHOWN {
+        out.push_str(&format!(
+            "  … and {} more\n",
+            config.routes.len() - ROUTES_SHOWN
+        ));
+    }
+    let order = &config.start_order;
+    let mut shown = order
+        .iter()
+        .take(12)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if order.len() > 12 {
+        shown.push_str(&format!(", … ({} in all)", order.len()));
+    }
+    out.push_str(&format!("start order: {shown}\n"));
+    out
+}
+
+pub fn summary_json(config: &Config) -> serde_json::Value {
+    let by_kind: Vec<serde_json::Value> = groups(config)
+        .into_iter()
+        .map(|((k, t), names)| serde_json::json!({"kind": k, "type": t, "count": names.len(), "names": names}))
+        .collect();
+    serde_json::json!({
+        "components": config.components.len(),
+        "by_kind": by_kind,
+        "routes": config.routes,
+        "start_order": config.start_order,
+    })
+}
+
+fn s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -140,15 +140,26 @@ async fn no_secret_reaches_any_endpoint() {
     let ww = write_ww(
         "secret",
         r#"
-model = llm openai { api_key: "sk-very-secret-123", model: "gpt-4o-mini", base_url: "http://127.0.0.1:9/v1" }
+model = llm mock { reply: "fine" }
 bot = agent llm { model: model }
+out = output webhook {
+    url: "http://127.0.0.1:9/hook"
+    headers: { Authorization: "Bearer sk-very-secret-123" }
+}
 "#,
     );
     let server = Server::start(&ww, &[]);
+    let res = client()
+        .post(server.url("/bot/input"))
+        .json(&json!({"input": "hi", "deadline_ms": 5000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.text().await.unwrap().contains("sk-very-secret-123"));
     for path in [
         "/health",
         "/components",
-        "/components/model",
+        "/components/out",
         "/metrics",
         "/dlq",
     ] {
@@ -165,15 +176,6 @@ bot = agent llm { model: model }
             "{path} leaks the key: {body}"
         );
     }
-    // A failing call (nothing listens on port 9) does not leak it either.
-    let res = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "hi", "deadline_ms": 5000}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_server_error());
-    assert!(!res.text().await.unwrap().contains("sk-very-secret-123"));
     assert!(!server.logs().contains("sk-very-secret-123"));
 }
 
@@ -314,18 +316,17 @@ async fn metrics_are_prometheus_text_by_route_pattern() {
         text.contains("woodwork_http_request_duration_seconds_bucket"),
         "{text}"
     );
-    assert!(
-        text.contains(r#"woodwork_component_mailbox_depth{component="assistant"}"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"woodwork_component_breaker_state{component="model"}"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"woodwork_component_restarts{component="out"}"#),
-        "{text}"
-    );
+    // Recorded by the runtime through the `metrics` facade.
+    for needle in [
+        r#"woodwork_component_processed_total{component="assistant"}"#,
+        r#"woodwork_component_latency_seconds_bucket{component="assistant""#,
+        r#"woodwork_mailbox_depth{component="assistant"}"#,
+        r#"woodwork_breaker_state{component="model"}"#,
+        r#"woodwork_component_restarts_total{component="out"}"#,
+        "woodwork_sessions_active",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
 }
 
 #[tokio::test]
@@ -339,7 +340,9 @@ async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    server.wait_for_log(&["trace-me-7", "request finished"]);
+    server
+        .wait_for_log(&["trace-me-7", "request finished"])
+        .await;
     let logs = server.logs();
     let lines: Vec<&str> = logs.lines().filter(|l| l.contains("trace-me-7")).collect();
     assert!(lines.len() >= 2, "accepted + finished lines: {logs}");

@@ -350,7 +350,7 @@ in = input command_line { to: bot, session_policy: "reject" }
                 .unwrap()
         }
     });
-    server.wait_for_log(&["first-turn", "input accepted"]);
+    server.wait_for_log(&["first-turn", "input accepted"]).await;
     // The first turn is running: wait until the session exists, then a second input is refused.
     let mut second = None;
     for _ in 0..200 {

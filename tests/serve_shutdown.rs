@@ -33,7 +33,8 @@ async fn sigint_when_idle_exits_zero() {
 
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_request() {
-    let mut server = Server::start(&slow_ww(), &[]);
+    // No grace period: the listener closes at once and the running request must still finish.
+    let mut server = Server::start(&slow_ww(), &["--shutdown-grace", "0"]);
     // A keep-alive connection to watch readiness on while draining.
     let probe = client();
     assert_eq!(
@@ -56,21 +57,22 @@ async fn sigterm_drains_an_in_flight_request() {
             .await
             .unwrap()
     });
-    server.wait_for_log(&["in-flight-1", "input accepted"]);
+    server
+        .wait_for_log(&["in-flight-1", "input accepted"])
+        .await;
     server.signal("TERM");
-    server.wait_for_log(&["shutting down"]);
+    server.wait_for_log(&["shutting down"]).await;
 
     let res = in_flight.await.unwrap();
     assert_eq!(res.status(), 200);
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["output"], "finished after all");
     assert_eq!(server.wait_exit().code(), Some(0), "{}", server.logs());
-    drop(probe);
 }
 
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_stream() {
-    let mut server = Server::start(&slow_ww(), &[]);
+    let mut server = Server::start(&slow_ww(), &["--shutdown-grace", "0"]);
     let url = server.url("/bot/input?stream=true");
     let in_flight = tokio::spawn(async move {
         let res = client()
@@ -83,7 +85,9 @@ async fn sigterm_drains_an_in_flight_stream() {
         assert_eq!(res.status(), 200);
         res.text().await.unwrap()
     });
-    server.wait_for_log(&["in-flight-sse", "input accepted"]);
+    server
+        .wait_for_log(&["in-flight-sse", "input accepted"])
+        .await;
     server.signal("TERM");
     let body = in_flight.await.unwrap();
     let events = parse_sse(&body);
@@ -94,18 +98,10 @@ async fn sigterm_drains_an_in_flight_stream() {
 }
 
 #[tokio::test]
-async fn readiness_turns_503_while_draining() {
-    let mut server = Server::start(&slow_ww(), &["--drain-timeout", "10"]);
-    let probe = client();
-    assert_eq!(
-        probe
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+async fn readiness_and_new_input_are_503_during_the_grace_period() {
+    // A grace period long enough that the probes below surely run inside it (a bound, not a
+    // timing assertion: nothing is measured).
+    let mut server = Server::start(&slow_ww(), &["--shutdown-grace", "5"]);
     let url = server.url("/bot/input");
     let in_flight = tokio::spawn(async move {
         client()
@@ -114,22 +110,53 @@ async fn readiness_turns_503_while_draining() {
             .json(&json!({"input": "hi"}))
             .send()
             .await
+            .unwrap()
     });
-    server.wait_for_log(&["keep-draining", "input accepted"]);
+    server
+        .wait_for_log(&["keep-draining", "input accepted"])
+        .await;
     server.signal("TERM");
-    server.wait_for_log(&["shutting down"]);
-    // The probe's kept-alive connection is still served while the slow request drains.
-    let res = probe.get(server.url("/readyz")).send().await;
-    if let Ok(res) = res {
-        assert_eq!(res.status(), 503);
-        assert_eq!(
-            res.json::<serde_json::Value>().await.unwrap()["status"],
-            "draining"
-        );
-    }
-    let res = in_flight.await.unwrap().unwrap();
+    server.wait_for_log(&["shutting down"]).await;
+
+    let res = client().get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["status"],
+        "draining"
+    );
+    // Liveness stays up; new work is refused with the JSON shape and Retry-After.
+    assert_eq!(
+        client()
+            .get(server.url("/livez"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = client()
+        .post(server.url("/bot/input"))
+        .json(&json!({"input": "too late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(common::error_of(res).await.0, "shutting_down");
+
+    let res = in_flight.await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_second_signal_skips_the_grace_period() {
+    let mut server = Server::start(&quickstart(), &["--shutdown-grace", "600"]);
+    server.signal("TERM");
+    server.wait_for_log(&["shutting down"]).await;
+    server.signal("INT");
+    assert_eq!(server.wait_exit().code(), Some(0), "{}", server.logs());
 }
 
 #[test]

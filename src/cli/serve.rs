@@ -10,7 +10,7 @@ use std::time::Duration;
 use woodwork_parser::{check_file, CheckOptions};
 use woodwork_runtime::RuntimeOptions;
 
-/// Options of `serve`. (No `Debug`: it holds the auth token.)
+/// Options of `serve`. (`Debug` is written by hand: it must not print the auth token.)
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// The .ww file to run.
@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Seconds in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 25, value_name = "SECONDS")]
     pub drain_timeout: u64,
+    /// Seconds the listener stays open after SIGTERM/SIGINT with /readyz answering 503 (new input
+    /// gets 503 too), so load balancers take the instance out before connections are refused.
+    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+    pub shutdown_grace: u64,
     /// Largest request body (bytes; suffixes KiB, MiB, KB, MB accepted).
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
@@ -53,6 +57,23 @@ pub struct ServeArgs {
     /// Idle seconds after which a session is evicted.
     #[arg(long, value_name = "SECONDS")]
     pub session_ttl: Option<u64>,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("file", &self.file)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("log_format", &self.log_format)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("max_body", &self.max_body)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "***"))
+            .field("request_timeout", &self.request_timeout)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parses `1048576`, `1MiB`, `512KiB`, `2MB`, `64kb`.
@@ -121,6 +142,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             max_deadline: Duration::from_secs(args.max_request_timeout).max(request_timeout),
         },
         drain_timeout: Duration::from_secs(args.drain_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         auth_token: args.auth_token.filter(|t| !t.is_empty()),
         workers: args.workers,
     };

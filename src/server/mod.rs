@@ -27,6 +27,9 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub drain_timeout: Duration,
+    /// How long the listener stays open after SIGTERM, answering `/readyz` 503 (and new input
+    /// 503) so load balancers see the instance leave before connections are refused.
+    pub shutdown_grace: Duration,
     pub auth_token: Option<String>,
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
@@ -52,6 +55,7 @@ pub enum ServeError {
 /// Starts the runtime, serves until SIGTERM/SIGINT, then drains and stops. Must run inside an
 /// actix System (the runtime's actors live there).
 pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError> {
+    let mut signals = signals::Signals::install();
     let metrics = prometheus::install();
     let runtime = Runtime::start(config, opts.runtime)
         .await
@@ -99,18 +103,33 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
     let handle = server.handle();
     let running = actix_rt::spawn(server);
 
-    let signal = signals::next_signal().await;
+    let signal = signals.next().await;
     draining.store(true, Ordering::Release);
     tracing::info!(
         signal,
         drain_timeout_s = opts.drain_timeout.as_secs(),
         "shutting down: readiness 503, draining in-flight requests"
     );
-    tokio::select! {
-        _ = handle.stop(true) => {}
-        s = signals::next_signal() => {
-            tracing::warn!(signal = s, "second signal: stopping without waiting for requests");
-            handle.stop(false).await;
+    let mut forced = false;
+    if !opts.shutdown_grace.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(opts.shutdown_grace) => {}
+            s = signals.next() => {
+                tracing::warn!(signal = s, "second signal: skipping the readiness grace period");
+                forced = true;
+            }
+        }
+    }
+    tracing::info!("no longer accepting connections; waiting for in-flight requests");
+    if forced {
+        handle.stop(false).await;
+    } else {
+        tokio::select! {
+            _ = handle.stop(true) => {}
+            s = signals.next() => {
+                tracing::warn!(signal = s, "second signal: stopping without waiting for requests");
+                handle.stop(false).await;
+            }
         }
     }
     match running.await {

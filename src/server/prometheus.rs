@@ -42,25 +42,11 @@ pub fn install() -> Option<PrometheusHandle> {
     }
 }
 
-/// Gauges that are a snapshot of runtime state, set just before a scrape renders them.
+/// Gauges the runtime does not keep current itself, set just before a scrape renders them.
+/// (Component counters, latency histograms, mailbox depth, breaker state and sessions are
+/// recorded by the runtime as they change: `woodwork_component_*`, `woodwork_mailbox_depth`,
+/// `woodwork_breaker_state`, `woodwork_sessions_active`.)
 pub fn refresh_snapshot_gauges(state: &AppState) {
-    for c in state.runtime.components() {
-        let name = c.name.clone();
-        metrics::gauge!("woodwork_component_mailbox_depth", "component" => name.clone())
-            .set(c.mailbox_depth as f64);
-        metrics::gauge!("woodwork_component_restarts", "component" => name.clone())
-            .set(f64::from(c.restarts));
-        metrics::gauge!("woodwork_component_breaker_state", "component" => name)
-            .set(breaker_value(&c.breaker.to_string()));
-    }
+    metrics::gauge!("woodwork_sessions_active").set(state.runtime.session_count() as f64);
     metrics::gauge!("woodwork_uptime_seconds").set(state.started.elapsed().as_secs_f64());
-}
-
-/// closed 0, half_open 1, open 2 (so alerts can say `> 0`).
-fn breaker_value(state: &str) -> f64 {
-    match state {
-        "closed" => 0.0,
-        "half_open" | "half-open" => 1.0,
-        _ => 2.0,
-    }
 }

@@ -22,8 +22,8 @@ pub fn frame(name: &str, data: &serde_json::Value) -> Bytes {
 }
 
 /// The SSE event name of a runtime envelope: its event type (`stream.chunk`, `agent.thought`, …).
-fn event_name(env: &woodwork_runtime::Envelope) -> String {
-    env.event_type.to_string()
+fn event_name(env: &woodwork_runtime::Envelope) -> &'static str {
+    env.event_type.as_str()
 }
 
 enum Phase {
@@ -82,7 +82,7 @@ impl Stream for SseBody {
         match this.events.poll_next_unpin(cx) {
             Poll::Ready(Some(RuntimeEvent::Event(env))) => {
                 let data = serde_json::to_value(&env).unwrap_or(serde_json::Value::Null);
-                Poll::Ready(Some(Ok(frame(&event_name(&env), &data))))
+                Poll::Ready(Some(Ok(frame(event_name(&env), &data))))
             }
             Poll::Ready(Some(RuntimeEvent::Done(resp))) => {
                 this.phase = Phase::Finished;

@@ -160,8 +160,9 @@ impl Server {
         self.logs.lock().unwrap().clone()
     }
 
-    /// Waits (bounded) until a log line contains every one of `needles`.
-    pub fn wait_for_log(&self, needles: &[&str]) {
+    /// Waits (bounded) until a log line contains every one of `needles`; async so requests
+    /// spawned on the test's runtime keep running meanwhile.
+    pub async fn wait_for_log(&self, needles: &[&str]) {
         let until = Instant::now() + START_BOUND;
         while Instant::now() < until {
             if self
@@ -171,7 +172,7 @@ impl Server {
             {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("no log line with {needles:?}; logs:\n{}", self.logs());
     }

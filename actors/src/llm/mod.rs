@@ -193,3 +193,8 @@ pub trait ChatModel: Send + Sync + 'static {
         chunks: Option<ChunkSender>,
     ) -> BoxFuture<'_, Result<ChatResponse, ModelError>>;
 }
+
+pub mod build;
+pub mod mock;
+
+pub use build::build_model;

@@ -16,6 +16,15 @@ pub async fn replay(
     if state.is_draining() {
         return Err(ApiError::shutting_down());
     }
+    if !state.runtime.dead_letters().iter().any(|d| d.id == *id) {
+        return Err(ApiError::not_found(
+            "unknown_dead_letter",
+            format!(
+                "no dead letter '{}': GET /dlq lists them (a replayed letter leaves the queue)",
+                crate::server::error::printable(&id)
+            ),
+        ));
+    }
     let bound = state.limits.default_deadline + super::input::GRACE;
     match tokio::time::timeout(bound, state.runtime.replay(&id)).await {
         Err(_) => Err(ApiError::new(

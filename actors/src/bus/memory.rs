@@ -1,0 +1,290 @@
+//! The in-process bus: each component's queue is its actor mailbox, bounded by a semaphore of
+//! `mailbox_capacity` slots; a send takes a slot (fast path: one atomic), waits for one up to
+//! `send_timeout` when full, and the slot is released when the component finished the message.
+
+use super::dlq::DeadLetterQueue;
+use super::{Address, MessageBus, SendError};
+use crate::component::{ComponentCell, Deliver};
+use crate::envelope::{Envelope, EventType};
+use crate::error::RuntimeError;
+use crate::types::{BusStats, ComponentState, DeadLetter};
+use futures_util::future::BoxFuture;
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    published: AtomicU64,
+    retried: AtomicU64,
+    expired: AtomicU64,
+    overloaded: AtomicU64,
+    unavailable: AtomicU64,
+    dead_lettered: AtomicU64,
+    replayed: AtomicU64,
+    hook_failures: AtomicU64,
+    lost_events: AtomicU64,
+}
+
+/// The default bus.
+pub struct InMemoryBus {
+    cells: OnceLock<Arc<[Arc<ComponentCell>]>>,
+    names: OnceLock<HashMap<String, usize>>,
+    send_timeout: Duration,
+    dlq: DeadLetterQueue,
+    subscribers: RwLock<Vec<(Option<EventType>, mpsc::Sender<Envelope>)>>,
+    has_subscribers: AtomicBool,
+    counters: Arc<Counters>,
+}
+
+impl InMemoryBus {
+    pub fn new(send_timeout: Duration, dlq_capacity: usize) -> InMemoryBus {
+        InMemoryBus {
+            cells: OnceLock::new(),
+            names: OnceLock::new(),
+            send_timeout,
+            dlq: DeadLetterQueue::new(dlq_capacity),
+            subscribers: RwLock::new(Vec::new()),
+            has_subscribers: AtomicBool::new(false),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
+    /// Attaches the component queues (once, at start).
+    pub(crate) fn attach(&self, cells: Arc<[Arc<ComponentCell>]>) {
+        let names = cells
+            .iter()
+            .map(|c| (c.name.to_string(), c.index))
+            .collect();
+        let _ = self.names.set(names);
+        let _ = self.cells.set(cells);
+    }
+
+    fn cell(&self, to: Address) -> Option<&Arc<ComponentCell>> {
+        self.cells.get().and_then(|c| c.get(to.0))
+    }
+
+    /// Checks the destination is accepting; `Err` carries the error to reply with.
+    fn admit(&self, cell: &ComponentCell) -> Result<(), RuntimeError> {
+        match cell.state() {
+            ComponentState::Failed | ComponentState::Terminated => {
+                return Err(RuntimeError::ComponentFailed {
+                    component: cell.name.to_string(),
+                    message: format!(
+                        "component is {} ({})",
+                        cell.state().as_str(),
+                        cell.last_failure().unwrap_or_else(|| "stopped".to_string())
+                    ),
+                })
+            }
+            _ => {}
+        }
+        match cell.breaker.allow() {
+            Ok(Some(t)) => {
+                crate::component::actor::breaker_changed(self, cell, t);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(retry_after) => {
+                self.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+                Err(RuntimeError::Unavailable {
+                    component: cell.name.to_string(),
+                    retry_after,
+                })
+            }
+        }
+    }
+
+    fn deliver(cell: &ComponentCell, env: Envelope, permit: super::slots::Slot) {
+        if let Some(addr) = cell.addr.get() {
+            addr.do_send(Deliver {
+                env,
+                permit: Some(permit),
+                piped: false,
+            });
+        } else if let Some(reply) = &env.reply {
+            reply.fail(RuntimeError::ComponentFailed {
+                component: cell.name.to_string(),
+                message: "component is not started".into(),
+            });
+        }
+    }
+}
+
+#[allow(clippy::result_large_err)]
+impl MessageBus for InMemoryBus {
+    fn address(&self, name: &str) -> Option<Address> {
+        self.names.get()?.get(name).copied().map(Address)
+    }
+
+    fn try_send(&self, to: Address, env: Envelope) -> Result<(), SendError> {
+        let Some(cell) = self.cell(to) else {
+            return Err(SendError::Refused(
+                RuntimeError::Invalid(format!("no component queue #{}", to.0)),
+                env,
+            ));
+        };
+        if let Err(e) = self.admit(cell) {
+            return Err(SendError::Refused(e, env));
+        }
+        match cell.try_permit() {
+            Some(permit) => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                Self::deliver(cell, env, permit);
+                Ok(())
+            }
+            None => Err(SendError::Full(env)),
+        }
+    }
+
+    fn send(
+        &self,
+        to: Address,
+        env: Envelope,
+    ) -> BoxFuture<'static, Result<(), (RuntimeError, Envelope)>> {
+        let env = match self.try_send(to, env) {
+            Ok(()) => return Box::pin(async { Ok(()) }),
+            Err(SendError::Refused(e, env)) => return Box::pin(async move { Err((e, env)) }),
+            Err(SendError::Full(env)) => env,
+        };
+        let Some(cell) = self.cell(to).cloned() else {
+            return Box::pin(async move {
+                Err((RuntimeError::Invalid("no such component queue".into()), env))
+            });
+        };
+        let bound = self.send_timeout;
+        let counters = self.counters.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(bound, cell.permit()).await {
+                Ok(Some(permit)) => {
+                    counters.sent.fetch_add(1, Ordering::Relaxed);
+                    InMemoryBus::deliver(&cell, env, permit);
+                    Ok(())
+                }
+                _ => {
+                    counters.overloaded.fetch_add(1, Ordering::Relaxed);
+                    Err((
+                        RuntimeError::Overloaded {
+                            retry_after: Duration::from_secs(1),
+                        },
+                        env,
+                    ))
+                }
+            }
+        })
+    }
+
+    fn send_later(&self, to: Address, env: Envelope, delay: Duration) {
+        self.counters.retried.fetch_add(1, Ordering::Relaxed);
+        let Some(cell) = self.cell(to).cloned() else {
+            return;
+        };
+        let bound = self.send_timeout;
+        let counters = self.counters.clone();
+        actix_rt::spawn(async move {
+            tokio::time::sleep(delay).await;
+            match tokio::time::timeout(bound, cell.permit()).await {
+                Ok(Some(permit)) => InMemoryBus::deliver(&cell, env, permit),
+                _ => {
+                    counters.overloaded.fetch_add(1, Ordering::Relaxed);
+                    if let Some(r) = &env.reply {
+                        r.fail(RuntimeError::Overloaded {
+                            retry_after: Duration::from_secs(1),
+                        });
+                    }
+                }
+            }
+        });
+    }
+
+    fn publish(&self, env: &Envelope) {
+        if !self.has_subscribers.load(Ordering::Acquire) {
+            return;
+        }
+        self.counters.published.fetch_add(1, Ordering::Relaxed);
+        let mut closed = false;
+        for (topic, tx) in self.subscribers.read().iter() {
+            if topic.is_none_or(|t| t == env.event_type) {
+                match tx.try_send(env.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.counters.lost_events.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => closed = true,
+                }
+            }
+        }
+        if closed {
+            let mut subs = self.subscribers.write();
+            subs.retain(|(_, tx)| !tx.is_closed());
+            self.has_subscribers
+                .store(!subs.is_empty(), Ordering::Release);
+        }
+    }
+
+    fn has_subscribers(&self) -> bool {
+        self.has_subscribers.load(Ordering::Acquire)
+    }
+
+    fn subscribe(&self, topic: Option<EventType>, capacity: usize) -> mpsc::Receiver<Envelope> {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        self.subscribers.write().push((topic, tx));
+        self.has_subscribers.store(true, Ordering::Release);
+        rx
+    }
+
+    fn dead_letter(&self, env: Envelope, reason: String) -> String {
+        self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        if reason.starts_with("ttl") {
+            self.counters.expired.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::warn!(message_id = %env.message_id, session_id = %env.session_id, %reason, "dead-lettered");
+        let (id, dropped) = self.dlq.push(env, reason);
+        if dropped {
+            tracing::warn!("dead-letter queue full: dropped its oldest letter");
+        }
+        id
+    }
+
+    fn dead_letters(&self) -> Vec<DeadLetter> {
+        self.dlq.list()
+    }
+
+    fn take_dead_letter(&self, id: &str) -> Option<DeadLetter> {
+        self.dlq.take(id)
+    }
+
+    fn stats(&self) -> BusStats {
+        let c = &self.counters;
+        let delivered = self
+            .cells
+            .get()
+            .map(|cells| cells.iter().map(|c| c.status().processed).sum())
+            .unwrap_or(0);
+        BusStats {
+            sent: c.sent.load(Ordering::Relaxed),
+            delivered,
+            published: c.published.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            expired: c.expired.load(Ordering::Relaxed),
+            overloaded: c.overloaded.load(Ordering::Relaxed),
+            rejected_unavailable: c.unavailable.load(Ordering::Relaxed),
+            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+            dlq_len: self.dlq.len(),
+            replayed: c.replayed.load(Ordering::Relaxed),
+            hook_failures: c.hook_failures.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_hook_failure(&self) {
+        self.counters.hook_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_replay(&self) {
+        self.counters.replayed.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,88 @@
+//! The message bus (DESIGN.md §4): point-to-point delivery into component queues, publish/subscribe
+//! of events, retries, TTL, a dead-letter queue and stats. Callers use the [`MessageBus`] trait only,
+//! so a Redis Streams bus (stream per component, consumer groups, reply keyed by correlation id)
+//! can replace the in-memory one without changing them.
+
+pub mod dlq;
+pub mod memory;
+pub mod slots;
+
+use crate::envelope::{Envelope, EventType};
+use crate::error::RuntimeError;
+use crate::types::{BusStats, DeadLetter};
+use futures_util::future::BoxFuture;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub use memory::InMemoryBus;
+
+/// A resolved destination (a component queue). Resolved once at start, so a hop never hashes a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Address(pub usize);
+
+/// Why a send did not go through at once.
+#[derive(Debug)]
+pub enum SendError {
+    /// The queue is full: wait with [`MessageBus::send`] or give up.
+    Full(Envelope),
+    /// The destination refuses (breaker open, component failed): reply with this error.
+    Refused(RuntimeError, Envelope),
+}
+
+/// The transport between components.
+// The error hands the envelope back (no clone on the fast path), hence its size.
+#[allow(clippy::result_large_err)]
+pub trait MessageBus: Send + Sync + 'static {
+    /// The queue of a component, by name.
+    fn address(&self, name: &str) -> Option<Address>;
+
+    /// Point-to-point send without waiting (the hop fast path).
+    fn try_send(&self, to: Address, env: Envelope) -> Result<(), SendError>;
+
+    /// Point-to-point send that waits for queue space up to the configured bound, then fails
+    /// with `Overloaded` (backpressure; nothing dropped unannounced).
+    fn send(
+        &self,
+        to: Address,
+        env: Envelope,
+    ) -> BoxFuture<'static, Result<(), (RuntimeError, Envelope)>>;
+
+    /// Re-sends after `delay` (retry with backoff); failures go to the dead-letter queue.
+    fn send_later(&self, to: Address, env: Envelope, delay: Duration);
+
+    /// Publish an event to subscribers of its type (and of every type). Never blocks.
+    fn publish(&self, env: &Envelope);
+
+    /// True when anyone subscribed (lets emitters skip building payloads nobody reads).
+    fn has_subscribers(&self) -> bool;
+
+    /// Subscribe to one event type (`None`: all); the receiver is bounded by `capacity`, and a
+    /// subscriber that falls behind loses events (counted) rather than slowing the pipeline.
+    fn subscribe(&self, topic: Option<EventType>, capacity: usize) -> mpsc::Receiver<Envelope>;
+
+    /// Puts a message in the dead-letter queue; returns its dead-letter id.
+    fn dead_letter(&self, env: Envelope, reason: String) -> String;
+
+    /// The dead-letter queue, oldest first.
+    fn dead_letters(&self) -> Vec<DeadLetter>;
+
+    /// Takes one dead letter out for replay.
+    fn take_dead_letter(&self, id: &str) -> Option<DeadLetter>;
+
+    /// Counters.
+    fn stats(&self) -> BusStats;
+
+    /// Counts a hook or pipe failure (hooks never fail the pipeline, but failures are visible).
+    fn count_hook_failure(&self);
+
+    /// Counts a replayed dead letter.
+    fn count_replay(&self);
+}
+
+/// Exponential backoff with ±20 % jitter: `base * 2^attempt`, capped at `max`.
+pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.min(20));
+    let capped = exp.min(max);
+    let jitter = 0.8 + rand::random::<f64>() * 0.4;
+    capped.mul_f64(jitter).min(max)
+}

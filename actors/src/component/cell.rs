@@ -1,0 +1,172 @@
+//! What outlives a component actor's restarts: its spec, model, breaker, mailbox bound, counters,
+//! restart history and last failure. The per-component supervisor state, read by `/components`.
+
+use crate::breaker::Breaker;
+use crate::bus::slots::{Slot, Slots};
+use crate::hooks::HookSet;
+use crate::llm::ChatModel;
+use crate::types::{BreakerState, ComponentState, ComponentStatus};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use woodwork_parser::Component;
+
+use super::actor::ComponentActor;
+
+/// Metric handles resolved once at start, so recording costs no label hashing per message.
+pub struct CellMetrics {
+    pub processed: metrics::Counter,
+    pub failed: metrics::Counter,
+    pub restarts: metrics::Counter,
+    pub latency: metrics::Histogram,
+    pub mailbox_depth: metrics::Gauge,
+    pub breaker: metrics::Gauge,
+}
+
+impl CellMetrics {
+    fn new(name: &str) -> CellMetrics {
+        let label = name.to_string();
+        CellMetrics {
+            processed: metrics::counter!("woodwork_component_processed_total", "component" => label.clone()),
+            failed: metrics::counter!("woodwork_component_failed_total", "component" => label.clone()),
+            restarts: metrics::counter!("woodwork_component_restarts_total", "component" => label.clone()),
+            latency: metrics::histogram!("woodwork_component_latency_seconds", "component" => label.clone()),
+            mailbox_depth: metrics::gauge!("woodwork_mailbox_depth", "component" => label.clone()),
+            breaker: metrics::gauge!("woodwork_breaker_state", "component" => label),
+        }
+    }
+}
+
+/// One component's long-lived state.
+pub struct ComponentCell {
+    /// Position in start order.
+    pub index: usize,
+    pub name: Arc<str>,
+    pub spec: Arc<Component>,
+    /// Targets (indices into the cell table), explicit and inferred, in routing order.
+    pub routes: Vec<usize>,
+    pub routes_names: Vec<String>,
+    /// The model of an llm component; shared with agents that use it; survives restarts.
+    pub model: Option<Arc<dyn ChatModel>>,
+    pub hooks: Arc<HookSet>,
+    pub breaker: Breaker,
+    pub metrics: CellMetrics,
+    state: AtomicU8,
+    permits: Arc<Slots>,
+    capacity: usize,
+    restarts: AtomicU32,
+    processed: AtomicU64,
+    failed: AtomicU64,
+    last_failure: Mutex<Option<String>>,
+    /// Restart times inside the intensity window.
+    pub(crate) restart_log: Mutex<VecDeque<Instant>>,
+    pub(crate) addr: OnceLock<actix::Addr<ComponentActor>>,
+}
+
+impl ComponentCell {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        index: usize,
+        spec: Arc<Component>,
+        routes: Vec<usize>,
+        routes_names: Vec<String>,
+        model: Option<Arc<dyn ChatModel>>,
+        hooks: HookSet,
+        capacity: usize,
+    ) -> ComponentCell {
+        let name: Arc<str> = Arc::from(spec.name.as_str());
+        ComponentCell {
+            index,
+            metrics: CellMetrics::new(&name),
+            name,
+            breaker: Breaker::new(spec.circuit_breaker.clone()),
+            spec,
+            routes,
+            routes_names,
+            model,
+            hooks: Arc::new(hooks),
+            state: AtomicU8::new(ComponentState::Initializing.to_u8()),
+            permits: Slots::new(capacity),
+            capacity,
+            restarts: AtomicU32::new(0),
+            processed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+            restart_log: Mutex::new(VecDeque::new()),
+            addr: OnceLock::new(),
+        }
+    }
+
+    pub fn state(&self) -> ComponentState {
+        ComponentState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// Sets the state; returns the previous one.
+    pub(crate) fn set_state(&self, s: ComponentState) -> ComponentState {
+        ComponentState::from_u8(self.state.swap(s.to_u8(), Ordering::AcqRel))
+    }
+
+    /// A mailbox slot without waiting, if one is free.
+    pub(crate) fn try_permit(&self) -> Option<Slot> {
+        self.permits.try_take()
+    }
+
+    /// Waits for a mailbox slot (the caller bounds the wait).
+    pub(crate) async fn permit(&self) -> Option<Slot> {
+        Some(self.permits.take().await)
+    }
+
+    pub fn mailbox_depth(&self) -> usize {
+        self.permits.used().min(self.capacity)
+    }
+
+    pub(crate) fn count_processed(&self) {
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.processed.increment(1);
+    }
+
+    pub(crate) fn count_failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.failed.increment(1);
+    }
+
+    pub(crate) fn record_failure(&self, cause: &str) {
+        *self.last_failure.lock() = Some(cause.to_string());
+    }
+
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        self.metrics.restarts.increment(1);
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    pub fn last_failure(&self) -> Option<String> {
+        self.last_failure.lock().clone()
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// The `/components` view.
+    pub fn status(&self) -> ComponentStatus {
+        ComponentStatus {
+            name: self.name.to_string(),
+            kind: self.spec.kind.as_str().to_string(),
+            type_name: self.spec.type_name.clone(),
+            state: self.state(),
+            routes_to: self.routes_names.clone(),
+            breaker: self.breaker_state(),
+            restarts: self.restarts(),
+            mailbox_depth: self.mailbox_depth(),
+            processed: self.processed.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            last_failure: self.last_failure(),
+        }
+    }
+}

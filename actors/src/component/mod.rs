@@ -1,0 +1,13 @@
+//! Component actors: one per declared component, with the long-lived cell that outlives restarts.
+
+pub mod actor;
+pub mod agent;
+pub mod behaviour;
+pub mod cell;
+pub mod events;
+pub mod llm;
+pub mod stream;
+pub mod work;
+
+pub use actor::{ComponentActor, Deliver, Kill, Restart, Stop};
+pub use cell::ComponentCell;

@@ -1,0 +1,83 @@
+//! What one piece of component work is: done at once (pass-through components, no future spawned)
+//! or a future the actor spawns (model calls, tools), and how it can fail.
+
+use crate::envelope::EventType;
+use crate::llm::ModelError;
+use futures_util::future::LocalBoxFuture;
+use std::fmt;
+use std::sync::Arc;
+
+/// A component's result for one message: the event it emits and its payload.
+#[derive(Clone, Debug)]
+pub struct Produced {
+    pub event: EventType,
+    pub payload: Arc<serde_json::Value>,
+    /// False when the component already emitted this event itself (with woodwork's fields), so
+    /// the router does not announce it twice.
+    pub announce: bool,
+}
+
+impl Produced {
+    pub fn new(event: EventType, payload: serde_json::Value) -> Produced {
+        Produced {
+            event,
+            payload: Arc::new(payload),
+            announce: true,
+        }
+    }
+
+    /// A result pass-through components forward as is.
+    pub fn shared(event: EventType, payload: Arc<serde_json::Value>) -> Produced {
+        Produced {
+            event,
+            payload,
+            announce: true,
+        }
+    }
+}
+
+/// Why a piece of work failed.
+#[derive(Clone, Debug)]
+pub enum Failure {
+    /// The model answered with an error (classified).
+    Model(ModelError),
+    /// The work took longer than the component's call timeout.
+    Timeout,
+    /// The caller went away; not a failure of the component.
+    Cancelled,
+    /// The component cannot do this (bad input, unimplemented type, ...): not retryable.
+    Error(String),
+}
+
+impl Failure {
+    /// Transient failures are retried with backoff; the rest go back to the caller at once.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Failure::Model(e) => e.retryable(),
+            Failure::Timeout => true,
+            Failure::Cancelled | Failure::Error(_) => false,
+        }
+    }
+
+    /// Counts against the circuit breaker (the caller going away does not).
+    pub fn trips_breaker(&self) -> bool {
+        !matches!(self, Failure::Cancelled | Failure::Error(_))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Model(e) => write!(f, "model error: {e}"),
+            Failure::Timeout => f.write_str("timed out"),
+            Failure::Cancelled => f.write_str("cancelled by the caller"),
+            Failure::Error(m) => f.write_str(m),
+        }
+    }
+}
+
+/// One piece of work.
+pub enum Work {
+    Now(Result<Produced, Failure>),
+    Later(LocalBoxFuture<'static, Result<Produced, Failure>>),
+}

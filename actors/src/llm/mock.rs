@@ -1,0 +1,273 @@
+//! `llm mock`: a deterministic scripted model (DESIGN.md §3) for tests, benchmarks and offline demos.
+//! Its script position is an atomic in the model value, which lives as long as the component's
+//! supervisor, so a scripted panic happens once and the restarted component moves on.
+
+use super::{
+    ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind, Role, ToolCall,
+};
+use futures_util::future::BoxFuture;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use woodwork_parser::{Component, Value};
+
+/// One scripted answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MockEntry {
+    /// Answer `text`, after `delay` if given.
+    Text {
+        text: String,
+        delay: Option<Duration>,
+    },
+    /// Fail with a model error of this kind.
+    Error(ModelErrorKind),
+    /// Panic inside the call's future (the runtime must catch it).
+    Panic(String),
+    /// Ask for a tool call.
+    Tool {
+        tool: String,
+        action: Option<String>,
+        inputs: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Mode {
+    Echo,
+    Reply(String),
+    Script(Vec<MockEntry>),
+}
+
+/// The mock model.
+#[derive(Debug)]
+pub struct MockModel {
+    name: String,
+    mode: Mode,
+    position: AtomicUsize,
+}
+
+impl MockModel {
+    /// `echo: <last user message>` for every call.
+    pub fn echo() -> MockModel {
+        MockModel::with_mode("mock", Mode::Echo)
+    }
+
+    /// Always `text`.
+    pub fn reply(text: impl Into<String>) -> MockModel {
+        MockModel::with_mode("mock", Mode::Reply(text.into()))
+    }
+
+    /// Plays `entries` in order, then repeats the last one.
+    pub fn script(entries: Vec<MockEntry>) -> MockModel {
+        if entries.is_empty() {
+            return MockModel::echo();
+        }
+        MockModel::with_mode("mock", Mode::Script(entries))
+    }
+
+    fn with_mode(name: &str, mode: Mode) -> MockModel {
+        MockModel {
+            name: name.to_string(),
+            mode,
+            position: AtomicUsize::new(0),
+        }
+    }
+
+    /// Builds from an `llm mock { reply | replies }` declaration; a malformed script is an error
+    /// naming the entry.
+    pub fn from_component(c: &Component) -> Result<MockModel, String> {
+        let mut model = if let Some(list) = c.prop("replies") {
+            let items = list.as_list().ok_or_else(|| {
+                format!(
+                    "llm `{}`: `replies` must be a list of strings or maps",
+                    c.name
+                )
+            })?;
+            let entries = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    parse_entry(v).map_err(|e| format!("llm `{}`: replies[{i}]: {e}", c.name))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            MockModel::script(entries)
+        } else if let Some(v) = c.prop("reply") {
+            let text = v
+                .as_str()
+                .ok_or_else(|| format!("llm `{}`: `reply` must be a string", c.name))?;
+            MockModel::reply(text)
+        } else {
+            MockModel::echo()
+        };
+        model.name = format!("mock:{}", c.name);
+        Ok(model)
+    }
+
+    /// How many calls were made so far (the script position).
+    pub fn calls(&self) -> usize {
+        self.position.load(Ordering::SeqCst)
+    }
+
+    fn next_entry(&self, request: &ChatRequest) -> MockEntry {
+        match &self.mode {
+            Mode::Echo => {
+                let last = request
+                    .messages
+                    .iter()
+                    .rev()
+                    .find(|m| m.role == Role::User)
+                    .map(|m| m.content.as_str())
+                    .unwrap_or("");
+                self.position.fetch_add(1, Ordering::SeqCst);
+                MockEntry::Text {
+                    text: format!("echo: {last}"),
+                    delay: None,
+                }
+            }
+            Mode::Reply(t) => {
+                self.position.fetch_add(1, Ordering::SeqCst);
+                MockEntry::Text {
+                    text: t.clone(),
+                    delay: None,
+                }
+            }
+            Mode::Script(entries) => {
+                let i = self.position.fetch_add(1, Ordering::SeqCst);
+                entries[i.min(entries.len() - 1)].clone()
+            }
+        }
+    }
+}
+
+fn parse_error_kind(s: &str) -> Result<ModelErrorKind, String> {
+    Ok(match s {
+        "rate_limited" => ModelErrorKind::RateLimited,
+        "server_error" => ModelErrorKind::Server,
+        "auth" => ModelErrorKind::Auth,
+        "timeout" => ModelErrorKind::Timeout,
+        "overloaded" => ModelErrorKind::Overloaded,
+        "bad_request" => ModelErrorKind::BadRequest,
+        other => {
+            return Err(format!(
+                "unknown error `{other}`; use rate_limited, server_error, auth or timeout"
+            ))
+        }
+    })
+}
+
+fn parse_entry(v: &Value) -> Result<MockEntry, String> {
+    if let Some(s) = v.as_str() {
+        return Ok(MockEntry::Text {
+            text: s.to_string(),
+            delay: None,
+        });
+    }
+    let m = v
+        .as_map()
+        .ok_or("an entry must be a string or a map like { text: \"...\" }")?;
+    if let Some(e) = m.get("error") {
+        let kind = e.as_str().ok_or("`error` must be a string")?;
+        return parse_error_kind(kind).map(MockEntry::Error);
+    }
+    if let Some(p) = m.get("panic") {
+        return Ok(MockEntry::Panic(
+            p.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| "scripted panic".into()),
+        ));
+    }
+    if let Some(t) = m.get("tool") {
+        let tool = t
+            .as_str()
+            .or_else(|| t.as_ref_name())
+            .ok_or("`tool` must be a tool component name")?;
+        return Ok(MockEntry::Tool {
+            tool: tool.to_string(),
+            action: m.get("action").and_then(|a| a.as_str()).map(str::to_string),
+            inputs: m
+                .get("inputs")
+                .map(Value::to_json)
+                .unwrap_or(serde_json::Value::Null),
+        });
+    }
+    if let Some(t) = m.get("text") {
+        let text = t.as_str().ok_or("`text` must be a string")?;
+        let delay = match m.get("delay_ms") {
+            None => None,
+            Some(d) => {
+                let ms = d
+                    .as_i64()
+                    .filter(|ms| *ms >= 0)
+                    .ok_or("`delay_ms` must be a non-negative integer")?;
+                Some(Duration::from_millis(ms as u64))
+            }
+        };
+        return Ok(MockEntry::Text {
+            text: text.to_string(),
+            delay,
+        });
+    }
+    Err("a map entry needs one of `text`, `error`, `panic` or `tool`".into())
+}
+
+/// Sends `text` word by word (spaces kept, so the chunks concatenate to the text).
+async fn stream_words(text: &str, chunks: &ChunkSender) -> Result<(), ModelError> {
+    for word in text.split_inclusive(' ') {
+        if chunks.send(word.to_string()).await.is_err() {
+            return Err(ModelError::new(
+                ModelErrorKind::Cancelled,
+                "the reader of the stream went away",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ChatModel for MockModel {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn chat(
+        &self,
+        request: ChatRequest,
+        chunks: Option<ChunkSender>,
+    ) -> BoxFuture<'_, Result<ChatResponse, ModelError>> {
+        let entry = self.next_entry(&request);
+        Box::pin(async move {
+            match entry {
+                MockEntry::Text { text, delay } => {
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    if let Some(tx) = &chunks {
+                        stream_words(&text, tx).await?;
+                    }
+                    Ok(ChatResponse {
+                        text,
+                        tool_calls: Vec::new(),
+                        finish_reason: Some("stop".into()),
+                    })
+                }
+                MockEntry::Error(kind) => Err(ModelError::new(
+                    kind,
+                    format!("scripted {} error", kind.as_str()),
+                )),
+                MockEntry::Panic(msg) => panic!("{msg}"),
+                MockEntry::Tool {
+                    tool,
+                    action,
+                    inputs,
+                } => Ok(ChatResponse {
+                    text: String::new(),
+                    tool_calls: vec![ToolCall {
+                        id: format!("call_{}", self.position.load(Ordering::Relaxed)),
+                        tool,
+                        action,
+                        inputs,
+                    }],
+                    finish_reason: Some("tool_calls".into()),
+                }),
+            }
+        })
+    }
+}

@@ -1,0 +1,245 @@
+//! Where results go: a turn (a request that flows along routes and ends at terminal components), a
+//! direct request/reply (an agent calling a tool), or a counting latch (benchmarks, bulk sends).
+
+use crate::envelope::Envelope;
+use crate::error::RuntimeError;
+use crate::types::{ComponentOutput, InputResponse, RuntimeEvent};
+use parking_lot::Mutex;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// The reply channel an envelope carries (not serialised; a broker bus maps it by correlation id).
+#[derive(Clone)]
+pub enum ReplyTo {
+    /// Part of a routed request: terminal outputs are collected on the turn.
+    Turn(Arc<Turn>),
+    /// Request/reply: the handling component's result goes straight back, no onward routing.
+    Direct(Arc<DirectReply>),
+    /// Fire-and-count: each handled message counts the latch down.
+    Latch(Arc<Latch>),
+}
+
+impl fmt::Debug for ReplyTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplyTo::Turn(_) => f.write_str("Turn"),
+            ReplyTo::Direct(_) => f.write_str("Direct"),
+            ReplyTo::Latch(_) => f.write_str("Latch"),
+        }
+    }
+}
+
+impl ReplyTo {
+    /// True when nobody waits for the result any more (cancelled or already answered).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            ReplyTo::Turn(t) => t.is_finished(),
+            ReplyTo::Direct(d) => d.tx.lock().as_ref().is_none_or(|tx| tx.is_closed()),
+            ReplyTo::Latch(_) => false,
+        }
+    }
+
+    /// Reports a failure to whoever waits.
+    pub fn fail(&self, err: RuntimeError) {
+        match self {
+            ReplyTo::Turn(t) => t.fail(err),
+            ReplyTo::Direct(d) => d.answer(Err(err)),
+            ReplyTo::Latch(l) => l.count_down(false),
+        }
+    }
+
+    /// The turn's event stream, when the caller asked for events.
+    pub fn events(&self) -> Option<&mpsc::Sender<RuntimeEvent>> {
+        match self {
+            ReplyTo::Turn(t) => t.events.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The turn, if this is one.
+    pub fn turn(&self) -> Option<&Arc<Turn>> {
+        match self {
+            ReplyTo::Turn(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One request flowing through the routes: counts open branches and collects terminal outputs.
+pub struct Turn {
+    pub session_id: Arc<str>,
+    pub inputs: Arc<serde_json::Map<String, serde_json::Value>>,
+    outstanding: AtomicUsize,
+    finished: AtomicBool,
+    outputs: Mutex<Vec<ComponentOutput>>,
+    done: Mutex<Option<oneshot::Sender<Result<InputResponse, RuntimeError>>>>,
+    pub(crate) events: Option<mpsc::Sender<RuntimeEvent>>,
+    cancelled: AtomicBool,
+    cancel: Notify,
+}
+
+impl Turn {
+    /// A turn with one open branch (the entry component) and its completion receiver.
+    pub fn new(
+        session_id: Arc<str>,
+        inputs: Arc<serde_json::Map<String, serde_json::Value>>,
+        events: Option<mpsc::Sender<RuntimeEvent>>,
+    ) -> (
+        Arc<Turn>,
+        oneshot::Receiver<Result<InputResponse, RuntimeError>>,
+    ) {
+        let (tx, rx) = oneshot::channel();
+        let turn = Arc::new(Turn {
+            session_id,
+            inputs,
+            outstanding: AtomicUsize::new(1),
+            finished: AtomicBool::new(false),
+            outputs: Mutex::new(Vec::new()),
+            done: Mutex::new(Some(tx)),
+            events,
+            cancelled: AtomicBool::new(false),
+            cancel: Notify::new(),
+        });
+        (turn, rx)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// A branch splits into `n` branches (fan-out to `n` targets, `n >= 1`).
+    pub fn split(&self, n: usize) {
+        if n > 1 {
+            self.outstanding.fetch_add(n - 1, Ordering::AcqRel);
+        }
+    }
+
+    /// A branch ended at a terminal component (`Some(output)`) or was dropped by a pipe (`None`).
+    pub fn complete_branch(&self, output: Option<ComponentOutput>) {
+        if let Some(o) = output {
+            self.outputs.lock().push(o);
+        }
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let outputs = std::mem::take(&mut *self.outputs.lock());
+            self.finish(Ok(InputResponse {
+                session_id: self.session_id.to_string(),
+                outputs,
+            }));
+        }
+    }
+
+    /// The whole turn fails (first failure wins).
+    pub fn fail(&self, err: RuntimeError) {
+        self.finish(Err(err));
+    }
+
+    fn finish(&self, result: Result<InputResponse, RuntimeError>) {
+        if let Some(tx) = self.done.lock().take() {
+            self.finished.store(true, Ordering::Release);
+            let _ = tx.send(result);
+        }
+    }
+
+    /// Cancels the turn: its model calls stop at their next await.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.cancel.notify_waiters();
+        self.finish(Err(RuntimeError::Invalid(
+            "request cancelled by the caller".into(),
+        )));
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the turn is cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.cancel.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Sends an event to the caller's stream, if it asked for one. Never blocks: a full stream
+    /// loses intermediate events (counted), never the terminal result.
+    pub fn emit(&self, env: &Envelope) -> bool {
+        match &self.events {
+            Some(tx) => tx.try_send(RuntimeEvent::Event(env.clone())).is_ok(),
+            None => true,
+        }
+    }
+}
+
+/// What a request/reply answers.
+pub type DirectResult = Result<Arc<serde_json::Value>, RuntimeError>;
+
+/// A request/reply slot.
+pub struct DirectReply {
+    tx: Mutex<Option<oneshot::Sender<DirectResult>>>,
+}
+
+impl DirectReply {
+    /// A slot and the receiver its answer arrives on.
+    pub fn new() -> (Arc<DirectReply>, oneshot::Receiver<DirectResult>) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Arc::new(DirectReply {
+                tx: Mutex::new(Some(tx)),
+            }),
+            rx,
+        )
+    }
+
+    pub fn answer(&self, result: DirectResult) {
+        if let Some(tx) = self.tx.lock().take() {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// Counts handled messages down to zero and wakes the waiter; counts failures too.
+pub struct Latch {
+    remaining: AtomicUsize,
+    failed: AtomicUsize,
+    notify: Notify,
+}
+
+impl Latch {
+    pub fn new(n: usize) -> Arc<Latch> {
+        Arc::new(Latch {
+            remaining: AtomicUsize::new(n),
+            failed: AtomicUsize::new(0),
+            notify: Notify::new(),
+        })
+    }
+
+    pub fn count_down(&self, ok: bool) {
+        if !ok {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Waits until every message was handled; returns how many failed.
+    pub async fn wait(&self) -> usize {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.remaining.load(Ordering::Acquire) == 0 {
+                return self.failed.load(Ordering::Relaxed);
+            }
+            notified.await;
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Sessions (DESIGN.md §4): created or resumed by id, one turn at a time per session (single
+//! writer), a bounded queue of waiting turns (`enqueue`) or an immediate `SessionBusy` (`reject`),
+//! bounded per-session conversation memory, idle eviction after a TTL. The table is a sharded map
+//! read directly by the turn path and the status API; the [`SessionManager`] actor evicts.
+
+use crate::envelope::now_unix;
+use crate::error::RuntimeError;
+use crate::llm::ChatMessage;
+use crate::types::SessionInfo;
+use dashmap::DashMap;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use woodwork_parser::SessionPolicy;
+
+/// Messages of conversation memory kept per session (older ones are forgotten).
+pub const HISTORY_LIMIT: usize = 32;
+/// Longest session id accepted.
+pub const MAX_SESSION_ID: usize = 128;
+
+struct Session {
+    created_at: f64,
+    last_active: f64,
+    turns: u64,
+    busy: bool,
+    waiters: VecDeque<oneshot::Sender<SessionTurn>>,
+    history: VecDeque<ChatMessage>,
+}
+
+/// All sessions.
+pub struct SessionTable {
+    map: DashMap<Arc<str>, Session>,
+    ttl: Duration,
+    max_sessions: usize,
+    queue_limit: usize,
+    created: AtomicU64,
+}
+
+/// Holding the turn of a session; dropping it hands the turn to the next waiter.
+pub struct SessionTurn {
+    table: Option<Arc<SessionTable>>,
+    id: Arc<str>,
+}
+
+impl SessionTurn {
+    pub fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+}
+
+impl Drop for SessionTurn {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.take() {
+            table.end_turn(&self.id);
+        }
+    }
+}
+
+/// Either the turn now or a place in the session's queue.
+pub enum Admission {
+    Now(SessionTurn),
+    Queued(Arc<str>, oneshot::Receiver<SessionTurn>),
+}
+
+fn new_session_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}
+
+fn valid_id(id: &str) -> Result<(), RuntimeError> {
+    if id.is_empty() || id.len() > MAX_SESSION_ID {
+        return Err(RuntimeError::Invalid(format!(
+            "session_id must be 1 to {MAX_SESSION_ID} characters"
+        )));
+    }
+    if id.chars().any(|c| c.is_control()) {
+        return Err(RuntimeError::Invalid(
+            "session_id must not contain control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl SessionTable {
+    pub fn new(ttl: Duration, max_sessions: usize, queue_limit: usize) -> Arc<SessionTable> {
+        Arc::new(SessionTable {
+            map: DashMap::new(),
+            ttl,
+            max_sessions,
+            queue_limit,
+            created: AtomicU64::new(0),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Starts a turn in session `id` (a new session when `None` or unknown). Returns whether the
+    /// session was created.
+    pub fn begin(
+        self: &Arc<Self>,
+        id: Option<&str>,
+        policy: SessionPolicy,
+    ) -> Result<(Admission, bool), RuntimeError> {
+        let id: Arc<str> = match id {
+            Some(id) => {
+                valid_id(id)?;
+                Arc::from(id)
+            }
+            None => Arc::from(new_session_id()),
+        };
+        let now = now_unix();
+        if !self.map.contains_key(&id) && self.map.len() >= self.max_sessions {
+            return Err(RuntimeError::Overloaded {
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        let mut created = false;
+        let mut entry = self.map.entry(id.clone()).or_insert_with(|| {
+            created = true;
+            Session {
+                created_at: now,
+                last_active: now,
+                turns: 0,
+                busy: false,
+                waiters: VecDeque::new(),
+                history: VecDeque::new(),
+            }
+        });
+        if created {
+            self.created.fetch_add(1, Ordering::Relaxed);
+        }
+        let s = entry.value_mut();
+        s.last_active = now;
+        if !s.busy {
+            s.busy = true;
+            s.turns += 1;
+            drop(entry);
+            return Ok((
+                Admission::Now(SessionTurn {
+                    table: Some(self.clone()),
+                    id,
+                }),
+                created,
+            ));
+        }
+        match policy {
+            SessionPolicy::Reject => Err(RuntimeError::SessionBusy {
+                session_id: id.to_string(),
+            }),
+            SessionPolicy::Enqueue => {
+                s.waiters.retain(|w| !w.is_closed());
+                if s.waiters.len() >= self.queue_limit {
+                    return Err(RuntimeError::SessionBusy {
+                        session_id: id.to_string(),
+                    });
+                }
+                let (tx, rx) = oneshot::channel();
+                s.waiters.push_back(tx);
+                Ok((Admission::Queued(id, rx), created))
+            }
+        }
+    }
+
+    /// Ends the current turn: the next live waiter gets it, else the session goes idle.
+    fn end_turn(self: &Arc<Self>, id: &Arc<str>) {
+        let Some(mut entry) = self.map.get_mut(id) else {
+            return;
+        };
+        let s = entry.value_mut();
+        s.last_active = now_unix();
+        while let Some(tx) = s.waiters.pop_front() {
+            if tx.is_closed() {
+                continue;
+            }
+            s.turns += 1;
+            let turn = SessionTurn {
+                table: Some(self.clone()),
+                id: id.clone(),
+            };
+            match tx.send(turn) {
+                Ok(()) => return,
+                Err(mut turn) => {
+                    // The waiter went away between the check and the send: disarm that turn
+                    // so dropping it does not re-enter this function.
+                    turn.table = None;
+                    s.turns -= 1;
+                }
+            }
+        }
+        s.busy = false;
+    }
+
+    /// The `/sessions/{id}` view.
+    pub fn info(&self, id: &str) -> Option<SessionInfo> {
+        self.map.get(id).map(|s| SessionInfo {
+            id: id.to_string(),
+            created_at: s.created_at,
+            last_active: s.last_active,
+            turns: s.turns,
+            busy: s.busy,
+            queued: s.waiters.iter().filter(|w| !w.is_closed()).count(),
+        })
+    }
+
+    /// Removes a session; waiting turns are refused. True if it existed.
+    pub fn remove(&self, id: &str) -> bool {
+        self.map.remove(id).is_some()
+    }
+
+    /// The conversation so far (bounded).
+    pub fn history(&self, id: &str) -> Vec<ChatMessage> {
+        self.map
+            .get(id)
+            .map(|s| s.history.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Appends to the conversation, forgetting the oldest messages past the limit.
+    pub fn remember(&self, id: &str, messages: impl IntoIterator<Item = ChatMessage>) {
+        if let Some(mut s) = self.map.get_mut(id) {
+            for m in messages {
+                if s.history.len() >= HISTORY_LIMIT {
+                    s.history.pop_front();
+                }
+                s.history.push_back(m);
+            }
+        }
+    }
+
+    /// Evicts sessions idle longer than the TTL; returns their ids.
+    pub fn evict_idle(&self) -> Vec<String> {
+        let cutoff = now_unix() - self.ttl.as_secs_f64();
+        let mut gone = Vec::new();
+        self.map.retain(|id, s| {
+            let keep = s.busy || s.last_active >= cutoff;
+            if !keep {
+                gone.push(id.to_string());
+            }
+            keep
+        });
+        gone
+    }
+}
+
+/// The session manager actor: runs idle eviction on its own schedule.
+pub struct SessionManager {
+    pub table: Arc<SessionTable>,
+    pub on_ended: Box<dyn Fn(&str) + Send>,
+}
+
+impl actix::Actor for SessionManager {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        use actix::AsyncContext;
+        let every = (self.table.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
+        ctx.run_interval(every, |act, _| {
+            for id in act.table.evict_idle() {
+                (act.on_ended)(&id);
+            }
+            metrics::gauge!("woodwork_sessions_active").set(act.table.len() as f64);
+        });
+    }
+}
+
+/// Evict idle sessions now (tests, admin).
+pub struct EvictIdle;
+
+impl actix::Message for EvictIdle {
+    type Result = usize;
+}
+
+impl actix::Handler<EvictIdle> for SessionManager {
+    type Result = usize;
+
+    fn handle(&mut self, _: EvictIdle, _: &mut Self::Context) -> usize {
+        let gone = self.table.evict_idle();
+        for id in &gone {
+            (self.on_ended)(id);
+        }
+        gone.len()
+    }
+}

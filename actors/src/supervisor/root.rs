@@ -1,0 +1,117 @@
+//! The root supervisor actor (replaces woodwork's Task Master): decides restarts for failed
+//! components per their policy, restarts siblings per strategy, escalates when intensity is
+//! exceeded, and stops components in reverse start order with a per-child timeout.
+
+use super::policy::{decide, Decision};
+use crate::component::{ComponentCell, Kill, Restart, Stop};
+use crate::types::ComponentState;
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use woodwork_parser::Strategy;
+
+/// A component panicked; answer with what it must do.
+pub struct ChildFailed {
+    pub index: usize,
+    pub cause: String,
+}
+
+impl Message for ChildFailed {
+    type Result = Decision;
+}
+
+/// Stop every component in reverse start order, each within `timeout`.
+pub struct ShutdownChildren {
+    pub timeout: Duration,
+}
+
+impl Message for ShutdownChildren {
+    type Result = ();
+}
+
+pub struct RootSupervisor {
+    cells: Arc<[Arc<ComponentCell>]>,
+}
+
+impl RootSupervisor {
+    pub fn new(cells: Arc<[Arc<ComponentCell>]>) -> RootSupervisor {
+        RootSupervisor { cells }
+    }
+}
+
+impl Actor for RootSupervisor {
+    type Context = Context<Self>;
+}
+
+impl Handler<ChildFailed> for RootSupervisor {
+    type Result = MessageResult<ChildFailed>;
+
+    fn handle(&mut self, msg: ChildFailed, _: &mut Context<Self>) -> Self::Result {
+        let Some(cell) = self.cells.get(msg.index).cloned() else {
+            return MessageResult(Decision::Stop {
+                state: ComponentState::Failed,
+                reason: "unknown child".into(),
+            });
+        };
+        let spec = &cell.spec.supervision;
+        let decision = decide(spec, &mut cell.restart_log.lock(), Instant::now());
+        match &decision {
+            Decision::Restart { backoff } => {
+                let siblings: Vec<&Arc<ComponentCell>> = match spec.strategy {
+                    Strategy::OneForOne => Vec::new(),
+                    Strategy::OneForAll => self
+                        .cells
+                        .iter()
+                        .filter(|c| c.index != cell.index)
+                        .collect(),
+                    Strategy::RestForOne => {
+                        self.cells.iter().filter(|c| c.index > cell.index).collect()
+                    }
+                };
+                for s in siblings {
+                    if let Some(addr) = s.addr.get() {
+                        addr.do_send(Restart {
+                            backoff: *backoff,
+                            cause: format!("{} failed: {}", cell.name, msg.cause),
+                        });
+                    }
+                }
+            }
+            Decision::Stop { state, reason } => {
+                if *state == ComponentState::Failed {
+                    tracing::error!(component = &*cell.name, %reason, cause = %msg.cause, "component failed; escalated to the root supervisor");
+                } else {
+                    tracing::warn!(component = &*cell.name, %reason, "temporary component not restarted");
+                }
+            }
+        }
+        MessageResult(decision)
+    }
+}
+
+impl Handler<ShutdownChildren> for RootSupervisor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, msg: ShutdownChildren, _: &mut Context<Self>) -> Self::Result {
+        let cells = self.cells.clone();
+        Box::pin(async move {
+            for cell in cells.iter().rev() {
+                let Some(addr) = cell.addr.get() else {
+                    continue;
+                };
+                let stopped = async {
+                    if let Ok(Some(rx)) = addr.send(Stop).await {
+                        let _ = rx.await;
+                    }
+                };
+                if tokio::time::timeout(msg.timeout, stopped).await.is_err() {
+                    tracing::warn!(component = &*cell.name, "did not stop in time; killing");
+                    addr.do_send(Kill);
+                }
+                if cell.state() != ComponentState::Failed {
+                    cell.set_state(ComponentState::Terminated);
+                }
+            }
+        })
+    }
+}

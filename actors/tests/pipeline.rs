@@ -1,0 +1,146 @@
+//! The in-memory path: input → agent(mock) → output, fan-out, unknown components, streaming.
+
+mod common;
+
+use common::*;
+use futures_util::StreamExt;
+use woodwork_parser::Kind;
+use woodwork_runtime::*;
+
+#[actix_rt::test]
+async fn input_agent_output_echoes() {
+    let model = component("model", Kind::Llm, "mock");
+    let rt = Runtime::start(pipeline(model), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let resp = rt
+        .send(InputRequest::text("cli", "hello world"))
+        .await
+        .unwrap();
+    assert_eq!(resp.outputs.len(), 1);
+    assert_eq!(resp.outputs[0].component, "out");
+    assert_eq!(resp.text().as_deref(), Some("echo: hello world"));
+    assert!(rt.session(&resp.session_id).is_some());
+    assert_eq!(rt.health().status, HealthStatus::Healthy);
+    let agent = rt.component("agent").unwrap();
+    assert_eq!(agent.processed, 1);
+    assert_eq!(agent.routes_to, vec!["out".to_string()]);
+    rt.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn fixed_reply_and_fan_out_collects_every_terminal_output() {
+    let model = with_prop(component("model", Kind::Llm, "mock"), "reply", s("fixed"));
+    let agent = with_prop(component("agent", Kind::Agent, "llm"), "model", r("model"));
+    let cfg = config(
+        vec![
+            model,
+            component("in", Kind::Input, "api"),
+            agent,
+            component("a", Kind::Output, "console"),
+            component("b", Kind::Output, "webhook"),
+        ],
+        &[("in", "agent"), ("agent", "a"), ("agent", "b")],
+    );
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let resp = rt.send(InputRequest::text("in", "x")).await.unwrap();
+    let mut names: Vec<_> = resp.outputs.iter().map(|o| o.component.clone()).collect();
+    names.sort();
+    assert_eq!(names, vec!["a", "b"]);
+    assert!(resp.outputs.iter().all(|o| o.output == "fixed"));
+}
+
+#[actix_rt::test]
+async fn unknown_component_lists_known_ones() {
+    let rt = Runtime::start(
+        pipeline(component("model", Kind::Llm, "mock")),
+        RuntimeOptions::default(),
+    )
+    .await
+    .unwrap();
+    let err = rt.send(InputRequest::text("nope", "x")).await.unwrap_err();
+    assert_eq!(err.code(), "unknown_component");
+    match err {
+        RuntimeError::UnknownComponent { known, .. } => assert!(known.contains(&"cli".to_string())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn streamed_turn_sends_chunks_in_order_then_done() {
+    let model = with_prop(
+        component("model", Kind::Llm, "mock"),
+        "reply",
+        s("one two three"),
+    );
+    let rt = Runtime::start(pipeline(model), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let mut stream = rt
+        .send_stream(InputRequest::text("cli", "go"))
+        .await
+        .unwrap();
+    let mut chunks = Vec::new();
+    let mut done = None;
+    let mut saw_response = false;
+    while let Some(ev) = stream.next().await {
+        match ev {
+            RuntimeEvent::Event(env) if env.event_type == EventType::StreamChunk => {
+                chunks.push((
+                    env.chunk_index.unwrap(),
+                    env.payload["chunk"].as_str().unwrap().to_string(),
+                    env.is_final.unwrap(),
+                ));
+            }
+            RuntimeEvent::Event(env) if env.event_type == EventType::AgentResponse => {
+                saw_response = true
+            }
+            RuntimeEvent::Event(_) => {}
+            RuntimeEvent::Done(r) => done = Some(r),
+            RuntimeEvent::Failed(e) => panic!("{e}"),
+        }
+    }
+    assert!(saw_response);
+    let text: String = chunks.iter().map(|c| c.1.as_str()).collect();
+    assert_eq!(text, "one two three");
+    assert!(chunks.iter().enumerate().all(|(i, c)| c.0 as usize == i));
+    assert!(chunks.last().unwrap().2);
+    assert_eq!(done.unwrap().text().as_deref(), Some("one two three"));
+}
+
+#[actix_rt::test]
+async fn passive_kinds_start_and_answer_not_implemented() {
+    let cfg = config(
+        vec![
+            component("mem", Kind::Memory, "short_term"),
+            component("kb", Kind::KnowledgeBase, "chroma"),
+        ],
+        &[],
+    );
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let err = rt.send(InputRequest::text("mem", "x")).await.unwrap_err();
+    assert_eq!(err.code(), "component_failed");
+    assert!(
+        err.to_string()
+            .contains("memory short_term is not implemented yet"),
+        "{err}"
+    );
+}
+
+#[actix_rt::test]
+async fn unbuilt_provider_fails_start_clearly() {
+    let cfg = config(vec![component("gpt", Kind::Llm, "openai")], &[]);
+    let err = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "start_failed");
+    assert!(
+        err.to_string().contains("provider openai not built"),
+        "{err}"
+    );
+}

@@ -21,12 +21,7 @@ pub async fn one(
 
 /// 404 naming the components that do exist.
 pub fn unknown_component(state: &AppState, name: &str) -> ApiError {
-    let known: Vec<String> = state
-        .runtime
-        .components()
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
+    let known = state.runtime.router().known();
     ApiError::not_found(
         "unknown_component",
         format!(

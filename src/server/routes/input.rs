@@ -37,7 +37,8 @@ pub async fn post_input(
     if state.is_draining() {
         return Err(ApiError::shutting_down());
     }
-    if state.runtime.component(&component).is_none() {
+    // A name lookup (no status snapshot): this runs on every request.
+    if state.runtime.router().lookup(&component).is_none() {
         return Err(unknown_component(&state, &component));
     }
     let header_session = input_body::header_session_id(&req)?;

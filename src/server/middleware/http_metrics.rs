@@ -28,9 +28,11 @@ fn method_label(m: &Method) -> &'static str {
 /// Bound on cached handle sets per thread (routes × methods × statuses is small; this only guards).
 const CACHE_CAP: usize = 4096;
 
+/// (method, route pattern, status) → its counter and histogram.
+type HandleCache = HashMap<(&'static str, String, u16), (Counter, Histogram)>;
+
 thread_local! {
-    static HANDLES: RefCell<HashMap<(&'static str, String, u16), (Counter, Histogram)>> =
-        RefCell::new(HashMap::new());
+    static HANDLES: RefCell<HandleCache> = RefCell::new(HashMap::new());
 }
 
 fn record(method: &'static str, route: String, status: u16, seconds: f64) {

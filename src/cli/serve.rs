@@ -118,7 +118,7 @@ fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
 
 /// Runs `serve`; exit 0 after a graceful stop, 1 on a bad file or a failure to start.
 pub fn run(args: ServeArgs) -> ExitCode {
-    logging::init(args.log_format);
+    let _log_guard = logging::init(args.log_format);
     let report = check_file(&args.file, &CheckOptions::default());
     let diagnostics = report.render_text();
     if !diagnostics.is_empty() {

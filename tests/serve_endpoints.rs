@@ -351,3 +351,124 @@ async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
         assert_eq!(v["span"]["request_id"], "trace-me-7", "{line}");
     }
 }
+
+#[tokio::test]
+async fn fan_out_lists_every_terminal_output() {
+    let ww = write_ww(
+        "fan",
+        r#"
+model = llm mock {}
+bot = agent llm { model: model, to: [a, b] }
+a = output console {}
+b = output console {}
+"#,
+    );
+    let server = Server::start(&ww, &[]);
+    let v: Value = client()
+        .post(server.url("/bot/input"))
+        .json(&json!({"input": "fan"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["component"], "bot");
+    assert_eq!(v["output"], "echo: fan");
+    let outputs = v["outputs"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let mut names: Vec<&str> = outputs
+        .iter()
+        .map(|o| o["component"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    assert!(outputs.iter().all(|o| o["output"] == "echo: fan"), "{v}");
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed_once() {
+    // Four failing attempts exhaust the retries (dead letter); the replay's second attempt succeeds.
+    let ww = write_ww(
+        "dlq",
+        r#"
+model = llm mock {
+    replies: [{ error: "server_error" }, { error: "server_error" }, { error: "server_error" },
+              { error: "server_error" }, { error: "server_error" }, "recovered"]
+}
+bot = agent llm { model: model }
+"#,
+    );
+    let server = Server::start(&ww, &[]);
+    let res = client()
+        .post(server.url("/bot/input"))
+        .json(&json!({"input": "hello", "session_id": "dlq-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert_eq!(error_of(res).await.0, "component_failed");
+
+    let (status, dlq) = get_json(&server, "/dlq").await;
+    assert_eq!(status, 200);
+    let letters = dlq.as_array().unwrap();
+    assert_eq!(letters.len(), 1, "{dlq}");
+    let id = letters[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(letters[0]["envelope"]["target"], "bot");
+
+    let res = client()
+        .post(server.url(&format!("/dlq/{id}/replay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["output"], "recovered");
+    assert_eq!(v["session_id"], "dlq-1");
+
+    // It left the queue.
+    assert_eq!(get_json(&server, "/dlq").await.1, json!([]));
+    let res = client()
+        .post(server.url(&format!("/dlq/{id}/replay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(error_of(res).await.0, "unknown_dead_letter");
+}
+
+#[tokio::test]
+async fn a_failed_component_makes_health_503_and_the_server_keeps_serving() {
+    let ww = write_ww(
+        "panics",
+        r#"
+model = llm mock {
+    replies: [{ panic: "p1" }, { panic: "p2" }, { panic: "p3" }, { panic: "p4" },
+              { panic: "p5" }, { panic: "p6" }, { panic: "p7" }, { panic: "p8" }]
+}
+bot = agent llm { model: model }
+"#,
+    );
+    let server = Server::start(&ww, &[]);
+    let mut unhealthy = false;
+    for _ in 0..10 {
+        let res = client()
+            .post(server.url("/bot/input"))
+            .json(&json!({"input": "boom"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_server_error(), "{}", res.status());
+        let (status, h) = get_json(&server, "/health").await;
+        if status == 503 {
+            assert_eq!(h["status"], "unhealthy", "{h}");
+            assert_eq!(h["components"]["bot"]["state"], "failed", "{h}");
+            unhealthy = true;
+            break;
+        }
+    }
+    assert!(unhealthy, "restart intensity exceeded turns /health 503");
+    let (status, c) = get_json(&server, "/components/bot").await;
+    assert_eq!(status, 200);
+    assert!(c["restarts"].as_u64().unwrap() >= 1, "{c}");
+    assert_eq!(get_json(&server, "/livez").await.0, 200);
+}

@@ -450,3 +450,41 @@ bot = agent llm {
         .unwrap();
     assert!(h.to_string().contains("open"), "{h}");
 }
+
+#[tokio::test]
+async fn overload_is_503_with_retry_after() {
+    // One session at most: a second, new session finds the runtime full.
+    let server = Server::start(&quickstart(), &["--max-sessions", "1"]);
+    let res = post(
+        &server,
+        "/in/input",
+        "application/json",
+        r#"{"input":"a","session_id":"one"}"#,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = post(
+        &server,
+        "/in/input",
+        "application/json",
+        r#"{"input":"b","session_id":"two"}"#,
+    )
+    .await;
+    assert_eq!(res.status(), 503);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_eq!(error_of(res).await.0, "overloaded");
+    // The existing session still works.
+    let res = post(
+        &server,
+        "/in/input",
+        "application/json",
+        r#"{"input":"c","session_id":"one"}"#,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}

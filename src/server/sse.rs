@@ -1,7 +1,8 @@
 //! Server-sent events for `POST /{component}/input?stream=true`: each runtime event becomes an SSE
 //! event named by its event type (`event: stream.chunk`) with the envelope as JSON data; the stream
 //! ends with `done` (the final response) or `error` then `done`. Dropping the body (the client went
-//! away) drops the runtime's event stream, which cancels the turn.
+//! away) drops the runtime's event stream, which cancels the turn; periodic keep-alive comments make
+//! sure a hang-up is noticed even while the model is silent.
 
 use crate::server::error::ApiError;
 use crate::server::routes::input::response_json;
@@ -26,6 +27,13 @@ fn event_name(env: &woodwork_runtime::Envelope) -> &'static str {
     env.event_type.as_str()
 }
 
+/// A comment line (`: keep-alive`) is written this often. It keeps proxies with idle timeouts
+/// from closing the connection during a slow model call, and it is how a client that went away
+/// is noticed: actix-web only drops a pending streaming body (and so cancels the turn) when a
+/// write to the closed socket fails (actix/actix-web#1313), so a hang-up is seen within about two
+/// intervals.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 enum Phase {
     Running,
     /// A terminal `done` frame is still to be sent.
@@ -39,6 +47,7 @@ pub struct SseBody {
     events: EventStream,
     component: String,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    keep_alive: tokio::time::Interval,
     phase: Phase,
     span: tracing::Span,
 }
@@ -49,6 +58,7 @@ impl SseBody {
             events,
             component,
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            keep_alive: tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
             phase: Phase::Running,
             span: tracing::Span::current(),
         }
@@ -64,6 +74,15 @@ impl SseBody {
         let body = err.body_json();
         self.phase = Phase::Closing(frame("done", &body));
         frame("error", &body)
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        if matches!(self.phase, Phase::Running) {
+            let _entered = self.span.enter();
+            tracing::info!("client went away mid-stream; cancelling the turn");
+        }
     }
 }
 
@@ -107,7 +126,12 @@ impl Stream for SseBody {
                         component: this.component.clone(),
                     },
                 ))))),
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => match this.keep_alive.poll_tick(cx) {
+                    Poll::Ready(_) => {
+                        Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                },
             },
         }
     }

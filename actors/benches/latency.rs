@@ -54,7 +54,7 @@ fn main() {
         }
         let after = rss_bytes();
         println!(
-            "sessions after one agent turn each (2 messages of memory): {} sessions, RSS delta {} KiB = {:.0} bytes/session",
+            "sessions created by one pipeline turn each (agent without memory): {} sessions, RSS delta {} KiB = {:.0} bytes/session",
             rt.session_count(),
             after.saturating_sub(before) / 1024,
             after.saturating_sub(before) as f64 / 100_000.0

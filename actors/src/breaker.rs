@@ -15,6 +15,9 @@ const OPEN: u8 = 2;
 struct Inner {
     half_open_successes: u32,
     opened_at: Option<Instant>,
+    /// Trial calls still allowed in this half-open period.
+    trial_budget: u32,
+    half_open_since: Option<Instant>,
 }
 
 /// One component's breaker.
@@ -49,6 +52,7 @@ fn encode(s: BreakerState) -> u8 {
 }
 
 impl Breaker {
+    /// A closed breaker with the component's settings.
     pub fn new(spec: BreakerSpec) -> Breaker {
         Breaker {
             spec,
@@ -57,6 +61,8 @@ impl Breaker {
             inner: Mutex::new(Inner {
                 half_open_successes: 0,
                 opened_at: None,
+                trial_budget: 0,
+                half_open_since: None,
             }),
         }
     }
@@ -79,25 +85,47 @@ impl Breaker {
     }
 
     /// May a call go through now? `Err(retry_after)` when open; moves open → half-open once the
-    /// reset timeout passed.
+    /// reset timeout passed. Half-open lets `success_threshold` trial calls through per reset
+    /// period (refilled after it, so trials that never report cannot wedge the breaker).
     pub fn allow(&self) -> Result<Option<Transition>, Duration> {
-        if self.state.load(Ordering::Acquire) != OPEN {
+        if self.state.load(Ordering::Acquire) == CLOSED {
             return Ok(None);
         }
         let mut inner = self.inner.lock();
-        if self.state.load(Ordering::Acquire) != OPEN {
-            return Ok(None);
-        }
-        let elapsed = inner.opened_at.map(|t| t.elapsed()).unwrap_or_default();
-        if elapsed >= self.spec.reset_timeout {
-            inner.half_open_successes = 0;
-            self.state.store(HALF_OPEN, Ordering::Release);
-            Ok(Some(Transition {
-                from: BreakerState::Open,
-                to: BreakerState::HalfOpen,
-            }))
-        } else {
-            Err(self.spec.reset_timeout - elapsed)
+        let trials = self.spec.success_threshold.max(1);
+        match self.state.load(Ordering::Acquire) {
+            CLOSED => Ok(None),
+            HALF_OPEN => {
+                let since = inner
+                    .half_open_since
+                    .map(|t| t.elapsed())
+                    .unwrap_or_default();
+                if inner.trial_budget > 0 {
+                    inner.trial_budget -= 1;
+                    Ok(None)
+                } else if since >= self.spec.reset_timeout {
+                    inner.trial_budget = trials - 1;
+                    inner.half_open_since = Some(Instant::now());
+                    Ok(None)
+                } else {
+                    Err(self.spec.reset_timeout - since)
+                }
+            }
+            _ => {
+                let elapsed = inner.opened_at.map(|t| t.elapsed()).unwrap_or_default();
+                if elapsed >= self.spec.reset_timeout {
+                    inner.half_open_successes = 0;
+                    inner.trial_budget = trials - 1;
+                    inner.half_open_since = Some(Instant::now());
+                    self.state.store(HALF_OPEN, Ordering::Release);
+                    Ok(Some(Transition {
+                        from: BreakerState::Open,
+                        to: BreakerState::HalfOpen,
+                    }))
+                } else {
+                    Err(self.spec.reset_timeout - elapsed)
+                }
+            }
         }
     }
 
@@ -178,6 +206,20 @@ mod tests {
         assert_eq!(b.on_success(), None);
         assert_eq!(b.on_success().map(|t| t.to), Some(BreakerState::Closed));
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn half_open_admits_only_the_trial_calls() {
+        let b = Breaker::new(spec());
+        b.on_failure();
+        b.on_failure();
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow().is_ok()); // open -> half-open, trial 1
+        assert!(b.allow().is_ok()); // trial 2 (success_threshold 2)
+        assert!(b.allow().is_err()); // no more trials until they report
+        b.on_success();
+        assert_eq!(b.on_success().map(|t| t.to), Some(BreakerState::Closed));
+        assert!(b.allow().is_ok());
     }
 
     #[test]

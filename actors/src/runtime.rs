@@ -124,6 +124,8 @@ fn build_cells(
         }
     }
     let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let base_dir = config.base_dir();
+    let mut workers = crate::hooks::PythonWorkers::new();
     let mut cells = Vec::with_capacity(order.len());
     for (i, name) in order.iter().enumerate() {
         let spec = config.component(name).ok_or_else(|| {
@@ -147,7 +149,8 @@ fn build_cells(
         } else {
             None
         };
-        let hooks = HookSet::from_component(spec).map_err(RuntimeError::Start)?;
+        let hooks =
+            HookSet::from_component(spec, &base_dir, &mut workers).map_err(RuntimeError::Start)?;
         cells.push(Arc::new(ComponentCell::new(
             i,
             Arc::new(spec.clone()),
@@ -177,7 +180,20 @@ impl Runtime {
     /// Starts every component (dependency order) under the root supervisor. Must be called inside
     /// an actix System; the actors run on the calling arbiter.
     pub async fn start(config: Config, opts: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        if actix::System::try_current().is_none() {
+            return Err(RuntimeError::Start(
+                "Runtime::start must be called inside an actix System (e.g. #[actix_web::main])"
+                    .into(),
+            ));
+        }
         let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
+        // Python hook workers start now, so a missing function fails the start, not the first call.
+        for cell in cells.iter() {
+            cell.hooks
+                .check(&cell.name)
+                .await
+                .map_err(RuntimeError::Start)?;
+        }
         let memory_bus = Arc::new(InMemoryBus::new(opts.send_timeout, opts.dlq_capacity));
         memory_bus.attach(cells.clone());
         let bus: Arc<dyn MessageBus> = memory_bus;
@@ -193,6 +209,11 @@ impl Runtime {
             root: Default::default(),
             opts: opts.clone(),
         });
+        // Build every behaviour first, so a bad component fails the start before any actor runs.
+        let mut behaviours = Vec::with_capacity(cells.len());
+        for cell in cells.iter() {
+            behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
+        }
         let root = RootSupervisor::new(cells.clone()).start();
         let _ = services.root.set(root.clone());
         let ended_bus = bus.clone();
@@ -205,11 +226,6 @@ impl Runtime {
             services: services.clone(),
         }
         .start();
-        // Build every behaviour first, so a bad component fails the start before anything runs.
-        let mut behaviours = Vec::with_capacity(cells.len());
-        for cell in cells.iter() {
-            behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
-        }
         for (cell, behaviour) in cells.iter().zip(behaviours) {
             let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();
             let _ = cell.addr.set(addr);
@@ -361,7 +377,7 @@ impl Runtime {
     }
 
     /// Overall health: unhealthy when a component failed (escalated) or was terminated while
-    /// running; degraded when a breaker is not closed.
+    /// running; degraded when a breaker is not closed or a component is restarting.
     pub fn health(&self) -> HealthReport {
         let mut components = BTreeMap::new();
         let mut status = HealthStatus::Healthy;
@@ -371,7 +387,10 @@ impl Runtime {
             let breaker = cell.breaker_state();
             if state == ComponentState::Failed || (running && state == ComponentState::Terminated) {
                 status = HealthStatus::Unhealthy;
-            } else if breaker != BreakerState::Closed && status == HealthStatus::Healthy {
+            } else if (breaker != BreakerState::Closed
+                || (running && state == ComponentState::Initializing))
+                && status == HealthStatus::Healthy
+            {
                 status = HealthStatus::Degraded;
             }
             components.insert(
@@ -494,6 +513,9 @@ impl Runtime {
                 timeout: opts.shutdown_timeout,
             })
             .await;
+        for cell in self.router().cells().iter() {
+            cell.hooks.stop_workers().await;
+        }
     }
 
     /// True until `shutdown` was called.

@@ -262,12 +262,19 @@ impl actix::Actor for SessionManager {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         use actix::AsyncContext;
+        // Timers need a running tokio runtime (not there when a never-polled actor is dropped).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
         let every = (self.table.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
         ctx.run_interval(every, |act, _| {
             for id in act.table.evict_idle() {
                 (act.on_ended)(&id);
             }
-            metrics::gauge!("woodwork_sessions_active").set(act.table.len() as f64);
+        });
+        let gauge = metrics::gauge!("woodwork_sessions_active");
+        ctx.run_interval(Duration::from_secs(1), move |act, _| {
+            gauge.set(act.table.len() as f64);
         });
     }
 }
@@ -288,5 +295,96 @@ impl actix::Handler<EvictIdle> for SessionManager {
             (self.on_ended)(id);
         }
         gone.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Arc<SessionTable> {
+        SessionTable::new(Duration::from_secs(60), 10, 4)
+    }
+
+    fn now(a: Admission) -> SessionTurn {
+        match a {
+            Admission::Now(t) => t,
+            Admission::Queued(..) => panic!("expected the turn at once"),
+        }
+    }
+
+    fn queued(a: Admission) -> oneshot::Receiver<SessionTurn> {
+        match a {
+            Admission::Queued(_, rx) => rx,
+            Admission::Now(_) => panic!("expected to wait"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_turn_skips_waiters_that_went_away() {
+        let t = table();
+        let first = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        let gone = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        let waiting = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        drop(gone);
+        drop(first);
+        let second = waiting.await.unwrap();
+        assert!(t.info("s").unwrap().busy);
+        drop(second);
+        let info = t.info("s").unwrap();
+        assert!(!info.busy);
+        assert_eq!(info.turns, 2);
+    }
+
+    #[tokio::test]
+    async fn a_turn_handed_to_a_dropped_receiver_passes_on() {
+        let t = table();
+        let first = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        let a = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        let b = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        drop(first); // hands the turn to `a`, which never looks at it
+        drop(a); // the unreceived turn is dropped with the channel and passes on
+        let turn = b.await.unwrap();
+        assert_eq!(turn.id().as_ref(), "s");
+    }
+
+    #[test]
+    fn queue_limit_max_sessions_and_bad_ids() {
+        let t = table();
+        let _busy = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
+        let mut waiting = Vec::new();
+        for _ in 0..4 {
+            waiting.push(queued(
+                t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0,
+            ));
+        }
+        assert_eq!(
+            t.begin(Some("s"), SessionPolicy::Enqueue)
+                .err()
+                .unwrap()
+                .code(),
+            "session_busy"
+        );
+        assert_eq!(
+            t.begin(Some("s"), SessionPolicy::Reject)
+                .err()
+                .unwrap()
+                .code(),
+            "session_busy"
+        );
+        for i in 0..9 {
+            drop(
+                t.begin(Some(&format!("o{i}")), SessionPolicy::Enqueue)
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            t.begin(Some("one-too-many"), SessionPolicy::Enqueue)
+                .err()
+                .unwrap()
+                .code(),
+            "overloaded"
+        );
+        assert!(t.begin(Some("bad\nid"), SessionPolicy::Enqueue).is_err());
     }
 }

@@ -16,7 +16,7 @@ async fn breaker_goes_closed_open_half_open_closed() {
     );
     m.circuit_breaker = BreakerSpec {
         failure_threshold: 2,
-        reset_timeout: Duration::from_millis(100),
+        reset_timeout: Duration::from_millis(500),
         success_threshold: 1,
         call_timeout: Duration::from_secs(5),
     };
@@ -34,7 +34,7 @@ async fn breaker_goes_closed_open_half_open_closed() {
     assert_eq!(open.code(), "unavailable");
     assert!(open.retry_after().is_some());
     // Wait out the reset timeout (a wait, not a timing assertion).
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let ok = rt.send(InputRequest::text("model", "x")).await.unwrap();
     assert_eq!(ok.text().as_deref(), Some("ok"));
     assert_eq!(rt.component("model").unwrap().breaker, BreakerState::Closed);

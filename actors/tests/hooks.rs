@@ -116,38 +116,127 @@ async fn hooks_run_after_delivery_and_failures_are_counted() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[actix_rt::test]
-async fn python_and_webhook_forms_are_refused_at_start() {
-    let cfg = cfg_with(|c| {
-        c.hooks = vec![HookSpec {
-            event: "*".into(),
-            action: HookAction::Python {
-                script_path: "hooks.py".into(),
-                function_name: "f".into(),
-            },
-            span: Span {
-                line: 7,
-                ..Span::default()
-            },
-        }]
+/// A loopback HTTP server speaking just enough HTTP/1.1 for webhooks: records each request body
+/// and answers with `status` and `body`.
+async fn http_server(
+    status: u16,
+    body: &'static str,
+) -> (String, std::sync::Arc<parking_lot::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    actix_rt::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head_end, length) = loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break (0, 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    break (i + 4, len);
+                }
+            };
+            while buf.len() < head_end + length {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            record
+                .lock()
+                .push(String::from_utf8_lossy(&buf[head_end..]).to_string());
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
     });
+    (format!("http://{addr}/hook?token=secret"), seen)
+}
+
+fn webhook(event: &str, url: &str) -> HookSpec {
+    HookSpec {
+        event: event.to_string(),
+        action: HookAction::Webhook {
+            url: url.to_string(),
+        },
+        span: Span {
+            line: 7,
+            ..Span::default()
+        },
+    }
+}
+
+#[actix_rt::test]
+async fn webhook_pipes_replace_the_payload_with_the_answer() {
+    let (url, seen) = http_server(200, "\"HOOKED\"").await;
+    let cfg = cfg_with(|c| c.pipes = vec![webhook("input.received", &url)]);
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let r = rt.send(InputRequest::text("cli", "hello")).await.unwrap();
+    assert_eq!(r.text().as_deref(), Some("echo: HOOKED"));
+    assert_eq!(seen.lock().as_slice(), ["\"hello\"".to_string()]);
+}
+
+#[actix_rt::test]
+async fn webhook_hooks_post_the_event() {
+    let (url, seen) = http_server(204, "").await;
+    let mut cfg = pipeline(component("model", Kind::Llm, "mock"));
+    cfg.components
+        .iter_mut()
+        .find(|c| c.name == "agent")
+        .unwrap()
+        .hooks = vec![webhook("agent.response", &url)];
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
+    rt.send(InputRequest::text("cli", "ping")).await.unwrap();
+    eventually("webhook received", || !seen.lock().is_empty()).await;
+    let v: serde_json::Value = serde_json::from_str(&seen.lock()[0]).unwrap();
+    assert_eq!(v["event"], "agent.response");
+    assert_eq!(v["payload"]["response"], "echo: ping");
+}
+
+#[actix_rt::test]
+async fn a_failing_webhook_pipe_names_the_host_not_the_url() {
+    let (url, _) = http_server(500, "{}").await;
+    let cfg = cfg_with(|c| c.pipes = vec![webhook("*", &url)]);
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let e = rt
+        .send(InputRequest::text("cli", "x"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("answered HTTP 500"), "{e}");
+    assert!(!e.contains("secret"), "the URL's token leaked: {e}");
+}
+
+#[actix_rt::test]
+async fn invalid_webhook_urls_are_refused_at_start() {
+    let cfg = cfg_with(|c| c.pipes = vec![webhook("*", "ftp://example.com/x")]);
     let e = Runtime::start(cfg, RuntimeOptions::default())
         .await
         .err()
         .unwrap();
     assert_eq!(e.code(), "start_failed");
-    assert!(e.to_string().contains("not yet supported"), "{e}");
+    assert!(e.to_string().contains("http:// or https://"), "{e}");
     assert!(e.to_string().contains("line 7"), "{e}");
-    let cfg = cfg_with(|c| {
-        c.pipes = vec![HookSpec {
-            event: "*".into(),
-            action: HookAction::Webhook {
-                url: "http://127.0.0.1:1/x".into(),
-            },
-            span: Span::default(),
-        }]
-    });
-    assert!(Runtime::start(cfg, RuntimeOptions::default())
-        .await
-        .is_err());
 }

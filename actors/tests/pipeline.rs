@@ -144,3 +144,18 @@ async fn unbuilt_provider_fails_start_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn start_outside_an_actix_system_is_a_clear_error() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = config(vec![component("in", Kind::Input, "api")], &[]);
+    let err = rt
+        .block_on(Runtime::start(cfg, RuntimeOptions::default()))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "start_failed");
+    assert!(err.to_string().contains("actix System"), "{err}");
+}

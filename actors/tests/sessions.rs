@@ -13,6 +13,21 @@ fn echo_pipeline() -> woodwork_parser::Config {
     pipeline(component("model", Kind::Llm, "mock"))
 }
 
+/// The echo pipeline whose agent declares `memory:` (so it keeps the session's conversation).
+fn remembering_pipeline() -> woodwork_parser::Config {
+    let mut cfg = echo_pipeline();
+    cfg.components
+        .insert(0, component("mem", Kind::Memory, "short_term"));
+    cfg.start_order.insert(0, "mem".into());
+    let agent = cfg
+        .components
+        .iter_mut()
+        .find(|c| c.name == "agent")
+        .unwrap();
+    agent.props.insert("memory".into(), r("mem"));
+    cfg
+}
+
 #[actix_rt::test]
 async fn one_session_handles_100_concurrent_inputs_in_order() {
     let opts = RuntimeOptions {
@@ -46,7 +61,7 @@ async fn one_session_handles_100_concurrent_inputs_in_order() {
 
 #[actix_rt::test]
 async fn concurrent_sessions_are_isolated() {
-    let rt = Runtime::start(echo_pipeline(), RuntimeOptions::default())
+    let rt = Runtime::start(remembering_pipeline(), RuntimeOptions::default())
         .await
         .unwrap();
     let sends = (0..20)
@@ -80,7 +95,7 @@ async fn concurrent_sessions_are_isolated() {
 
 #[actix_rt::test]
 async fn session_memory_is_bounded() {
-    let rt = Runtime::start(echo_pipeline(), RuntimeOptions::default())
+    let rt = Runtime::start(remembering_pipeline(), RuntimeOptions::default())
         .await
         .unwrap();
     for i in 0..40 {
@@ -91,6 +106,18 @@ async fn session_memory_is_bounded() {
     let h = rt.session_history("long");
     assert_eq!(h.len(), woodwork_runtime::session::HISTORY_LIMIT);
     assert_eq!(h.last().unwrap().content, "echo: 39");
+}
+
+#[actix_rt::test]
+async fn agents_without_memory_keep_no_conversation() {
+    let rt = Runtime::start(echo_pipeline(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    rt.send(InputRequest::text("cli", "x").in_session("nomem"))
+        .await
+        .unwrap();
+    assert!(rt.session_history("nomem").is_empty());
+    assert_eq!(rt.session("nomem").unwrap().turns, 1);
 }
 
 #[actix_rt::test]

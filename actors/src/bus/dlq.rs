@@ -6,12 +6,14 @@ use crate::types::DeadLetter;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 
+/// The queue itself; a lock per operation (dead-lettering is rare, never on the hop path).
 pub struct DeadLetterQueue {
     capacity: usize,
     letters: Mutex<VecDeque<DeadLetter>>,
 }
 
 impl DeadLetterQueue {
+    /// An empty queue holding at most `capacity` letters.
     pub fn new(capacity: usize) -> DeadLetterQueue {
         DeadLetterQueue {
             capacity: capacity.max(1),
@@ -41,10 +43,12 @@ impl DeadLetterQueue {
         (id, dropped)
     }
 
+    /// Every letter, oldest first (for `GET /dlq`).
     pub fn list(&self) -> Vec<DeadLetter> {
         self.letters.lock().iter().cloned().collect()
     }
 
+    /// Removes a letter for replay.
     pub fn take(&self, id: &str) -> Option<DeadLetter> {
         let mut q = self.letters.lock();
         let pos = q.iter().position(|l| l.id == id)?;
@@ -57,5 +61,39 @@ impl DeadLetterQueue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::EventType;
+    use std::sync::Arc;
+
+    fn env(n: u64) -> Envelope {
+        Envelope::new(
+            Arc::from("s"),
+            EventType::InputReceived,
+            Arc::new(serde_json::json!(n)),
+            Arc::from("t"),
+        )
+    }
+
+    #[test]
+    fn bounded_oldest_dropped_and_take_by_id() {
+        let q = DeadLetterQueue::new(2);
+        let (a, dropped) = q.push(env(1), "r".into());
+        assert!(!dropped);
+        let (b, _) = q.push(env(2), "r".into());
+        let (c, dropped) = q.push(env(3), "r".into());
+        assert!(dropped);
+        let ids: Vec<_> = q.list().into_iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![b.clone(), c]);
+        assert!(q.take(&a).is_none());
+        assert_eq!(
+            q.take(&b).unwrap().envelope.payload,
+            Arc::new(serde_json::json!(2))
+        );
+        assert_eq!(q.len(), 1);
     }
 }

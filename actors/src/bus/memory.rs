@@ -42,6 +42,7 @@ pub struct InMemoryBus {
 }
 
 impl InMemoryBus {
+    /// A bus whose sends wait at most `send_timeout` for mailbox space.
     pub fn new(send_timeout: Duration, dlq_capacity: usize) -> InMemoryBus {
         InMemoryBus {
             cells: OnceLock::new(),

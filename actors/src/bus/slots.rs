@@ -29,6 +29,7 @@ impl Drop for Slot {
 }
 
 impl Slots {
+    /// `capacity` free slots.
     pub fn new(capacity: usize) -> Arc<Slots> {
         Arc::new(Slots {
             capacity: capacity.max(1),

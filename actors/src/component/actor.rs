@@ -13,7 +13,8 @@ use crate::bus::slots::Slot;
 use crate::bus::{backoff, Address, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::hooks::PipeOutcome;
+use crate::hooks::{PipeContext, PipeOutcome};
+use crate::llm::ModelError;
 use crate::services::Services;
 use crate::supervisor::{ChildFailed, Decision};
 use crate::types::ComponentState;
@@ -147,6 +148,7 @@ fn lifecycle_event(
 }
 
 impl ComponentActor {
+    /// An actor for `cell` running `behaviour`.
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
         let call_timeout = cell
             .spec
@@ -228,7 +230,15 @@ impl ComponentActor {
                 let caller_gone = env.reply.as_ref().is_some_and(|r| r.is_closed());
                 if f.retryable() && !caller_gone && env.retry_count < env.max_retries {
                     let spec = &self.cell.spec.supervision;
-                    let delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    let mut delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
+                    // The provider's Retry-After wins over our own backoff.
+                    if let Failure::Model(ModelError {
+                        retry_after: Some(after),
+                        ..
+                    }) = &f
+                    {
+                        delay = delay.max(*after);
+                    }
                     env.retry_count += 1;
                     tracing::debug!(
                         component = &*self.cell.name,
@@ -428,10 +438,18 @@ impl ComponentActor {
     fn run_pipes(&mut self, env: Envelope, permit: Option<Slot>, ctx: &mut Context<Self>) {
         let hooks = self.cell.hooks.clone();
         let name = self.cell.name.clone();
+        let spec = self.cell.spec.clone();
+        let session = env.session_id.clone();
         let payload = (*env.payload).clone();
         let event = env.event_type;
         let fut = async move {
-            AssertUnwindSafe(hooks.run_pipes(event.as_str(), &name, payload))
+            let cx = PipeContext {
+                event: event.as_str(),
+                component: &name,
+                component_type: &spec.type_name,
+                session_id: &session,
+            };
+            AssertUnwindSafe(hooks.run_pipes(cx, payload))
                 .catch_unwind()
                 .await
         };

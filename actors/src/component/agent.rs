@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// Default step limit.
 pub const DEFAULT_MAX_STEPS: usize = 25;
 
+/// An agent's configuration, rebuilt on restart; each message runs the loop in a spawned future.
 pub struct AgentBehaviour {
     model: Arc<dyn ChatModel>,
     tools: Arc<[String]>,
@@ -22,6 +23,9 @@ pub struct AgentBehaviour {
     streaming: bool,
     services: Arc<Services>,
     system: Option<Arc<str>>,
+    /// `memory: <memory component>` declared: the session's bounded conversation window is sent
+    /// with each call and each answer is remembered (woodwork agents have memory only then).
+    memory: bool,
 }
 
 impl AgentBehaviour {
@@ -74,15 +78,20 @@ impl AgentBehaviour {
             streaming: spec.streaming.unwrap_or(true),
             services: services.clone(),
             system,
+            memory: spec
+                .prop("memory")
+                .is_some_and(|v| !matches!(v, woodwork_parser::Value::Null)),
         })
     }
 
+    /// Runs the loop for one input.
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         let model = self.model.clone();
         let tools = self.tools.clone();
         let max_steps = self.max_steps;
         let services = self.services.clone();
         let system = self.system.clone();
+        let memory = self.memory;
         let stream_to = if self.streaming {
             env.reply
                 .as_ref()
@@ -101,11 +110,19 @@ impl AgentBehaviour {
             if let Some(s) = &system {
                 messages.push(ChatMessage::new(Role::System, &**s));
             }
-            messages.extend(services.sessions.history(&parent.session_id));
+            if memory {
+                messages.extend(services.sessions.history(&parent.session_id));
+            }
             messages.push(ChatMessage::new(Role::User, input.clone()));
             for step in 1..=max_steps {
+                // Without tools the loop ends after this call: hand the messages over, no copy.
+                let messages_now = if tools.is_empty() {
+                    std::mem::take(&mut messages)
+                } else {
+                    messages.clone()
+                };
                 let request = ChatRequest {
-                    messages: messages.clone(),
+                    messages: messages_now,
                     tools: Vec::new(),
                 };
                 let resp = call_model(
@@ -156,6 +173,10 @@ impl AgentBehaviour {
                         EventType::ToolObservation,
                         || json!({ "tool": call.tool, "observation": observation, "step": step }),
                     );
+                    if messages.is_empty() {
+                        // Handed over above (no tools declared): keep at least the question.
+                        messages.push(ChatMessage::new(Role::User, input.clone()));
+                    }
                     let mut said = ChatMessage::new(Role::Assistant, resp.text.clone());
                     said.tool_calls = vec![call.clone()];
                     messages.push(said);
@@ -171,13 +192,15 @@ impl AgentBehaviour {
                     EventType::AgentResponse,
                     || json!({ "response": answer, "step": step }),
                 );
-                services.sessions.remember(
-                    &parent.session_id,
-                    [
-                        ChatMessage::new(Role::User, input),
-                        ChatMessage::new(Role::Assistant, answer.clone()),
-                    ],
-                );
+                if memory {
+                    services.sessions.remember(
+                        &parent.session_id,
+                        [
+                            ChatMessage::new(Role::User, input),
+                            ChatMessage::new(Role::Assistant, answer.clone()),
+                        ],
+                    );
+                }
                 let mut produced =
                     Produced::new(EventType::AgentResponse, serde_json::Value::String(answer));
                 produced.announce = false;

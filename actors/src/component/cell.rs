@@ -99,6 +99,7 @@ impl ComponentCell {
         }
     }
 
+    /// The lifecycle state (read by health and status without asking the actor).
     pub fn state(&self) -> ComponentState {
         ComponentState::from_u8(self.state.load(Ordering::Acquire))
     }
@@ -118,6 +119,7 @@ impl ComponentCell {
         Some(self.permits.take().await)
     }
 
+    /// Messages taken in and not yet finished.
     pub fn mailbox_depth(&self) -> usize {
         self.permits.used().min(self.capacity)
     }
@@ -141,14 +143,17 @@ impl ComponentCell {
         self.metrics.restarts.increment(1);
     }
 
+    /// Restarts so far.
     pub fn restarts(&self) -> u32 {
         self.restarts.load(Ordering::Relaxed)
     }
 
+    /// The last failure's cause (error or panic message).
     pub fn last_failure(&self) -> Option<String> {
         self.last_failure.lock().clone()
     }
 
+    /// Where the breaker is.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
     }

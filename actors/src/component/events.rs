@@ -15,6 +15,7 @@ pub struct Emitter {
 }
 
 impl Emitter {
+    /// An emitter for the events caused by `parent`.
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, parent: Envelope) -> Emitter {
         Emitter {
             cell,

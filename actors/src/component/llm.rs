@@ -7,6 +7,7 @@ use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role};
 use std::sync::Arc;
 
+/// An llm component: its model (shared with agents, kept across restarts) and streaming choice.
 pub struct LlmBehaviour {
     model: Arc<dyn ChatModel>,
     streaming: bool,
@@ -24,6 +25,7 @@ impl LlmBehaviour {
         })
     }
 
+    /// One chat call for one input.
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         let model = self.model.clone();
         let request = ChatRequest {

@@ -39,7 +39,11 @@ pub async fn call_model(
         }
         index
     };
-    let (result, count) = futures_util::future::join(chat, forward).await;
+    let (mut result, count) = futures_util::future::join(chat, forward).await;
+    if let Err(e) = &mut result {
+        // Text already reached the caller: retrying would repeat it (DESIGN.md §4).
+        e.after_first_token |= count > 0;
+    }
     let (event, body) = match &result {
         Ok(_) => (
             EventType::StreamCompleted,

@@ -198,3 +198,6 @@ pub mod build;
 pub mod mock;
 
 pub use build::build_model;
+
+#[cfg(test)]
+mod mock_tests;

@@ -39,8 +39,24 @@ impl RootSupervisor {
     }
 }
 
+/// How often mailbox-depth and breaker gauges are sampled (off the hop path).
+const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+
 impl Actor for RootSupervisor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Timers need a running tokio runtime (not there when a never-polled actor is dropped).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        ctx.run_interval(GAUGE_INTERVAL, |act, _| {
+            for cell in act.cells.iter() {
+                cell.metrics.mailbox_depth.set(cell.mailbox_depth() as f64);
+                cell.metrics.breaker.set(cell.breaker_state().gauge());
+            }
+        });
+    }
 }
 
 impl Handler<ChildFailed> for RootSupervisor {

@@ -155,6 +155,7 @@ pub struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`.
     pub fn new(src: &'a str) -> Lexer<'a> {
         Lexer {
             src,

@@ -200,6 +200,7 @@ proptest! {
     #[test]
     fn token_soup_never_panics(text in "[a-z_ =:{}\\[\\],\"'$#/\n0-9.\\\\-]{0,300}") {
         let r = check_source(Path::new("p.ww"), &text, &OPTS);
+        prop_assert!(r.diagnostics.iter().all(|d| d.help.is_some()), "a diagnostic without help");
         let _ = r.render_text();
         let _ = r.to_json();
         if let Ok(f) = format_source(&text) {

@@ -76,6 +76,18 @@ request = function()
   return wrk.format(nil, nil, nil, body)
 end
 LUA
+cat >"$WORK/out.lua" <<LUA
+math.randomseed(os.time() + 1)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local body = string.format('{"input":"hello","session_id":"out-%d"}', math.random(1, $SESSIONS))
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+cat >"$WORK/get.lua" <<'LUA'
+wrk.method = "GET"
+LUA
 cat >"$WORK/bare.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -124,6 +136,11 @@ for c in $CONNS; do
   ERRORS=$((ERRORS + w_bad + w_sock))
 done
 
+# Context at 64 connections: where the time goes (HTTP stack alone; one runtime hop, no model).
+read -r l_rps l_p50 l_p99 l_bad l_sock <<<"$(run livez "$URL_ww/livez" "$WORK/get.lua" 64)"
+read -r o_rps o_p50 o_p99 o_bad o_sock <<<"$(run out "$URL_ww/out/input" "$WORK/out.lua" 64)"
+ERRORS=$((ERRORS + o_bad + o_sock))
+
 RSS_AFTER="$(rss_kib "$PID_ww")"
 sleep 2
 RSS_SETTLED="$(rss_kib "$PID_ww")"
@@ -136,6 +153,10 @@ echo
 echo "conns | ww req/s   p50 ms   p99 ms   errs | bare req/s  p50 ms   p99 ms   errs | ratio"
 echo "------+------------------------------------+-------------------------------------+------"
 for r in "${ROWS[@]}"; do echo "$r"; done
+echo
+echo "context, 64 conns, same server:"
+printf '  GET /livez (all middleware, no runtime):      %9s req/s  p50 %s ms  p99 %s ms\n' "$l_rps" "$l_p50" "$l_p99"
+printf '  POST /out/input (one runtime hop, no model):  %9s req/s  p50 %s ms  p99 %s ms  errs %s\n' "$o_rps" "$o_p50" "$o_p99" "$((o_bad + o_sock))"
 echo
 echo "server RSS: before ${RSS_BEFORE} KiB, after ${RSS_AFTER} KiB, 2 s later ${RSS_SETTLED} KiB (sessions: ${SESSIONS_NOW:-?})"
 echo "non-2xx + socket errors on POST /in/input: $ERRORS"

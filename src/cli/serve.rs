@@ -25,11 +25,13 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Seconds in-flight requests may take to finish after SIGTERM/SIGINT.
-    #[arg(long, default_value_t = 25, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 25, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub drain_timeout: u64,
     /// Seconds the listener stays open after SIGTERM/SIGINT with /readyz answering 503 (new input
     /// gets 503 too), so load balancers take the instance out before connections are refused.
-    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 1, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_grace: u64,
     /// Largest request body (bytes; suffixes KiB, MiB, KB, MB accepted).
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
@@ -40,22 +42,25 @@ pub struct ServeArgs {
     pub auth_token: Option<String>,
     /// Deadline of one input when the request names none (`deadline_ms` can ask for less or
     /// more, up to --max-request-timeout).
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub request_timeout: u64,
     /// Largest deadline a request may ask for.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub max_request_timeout: u64,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long)]
+    /// HTTP worker threads (default: one per core; 1-256).
+    #[arg(long, value_parser = count_in(1, 256))]
     pub workers: Option<usize>,
     /// Capacity of each component's mailbox (a full mailbox makes senders wait, then 503).
-    #[arg(long)]
+    #[arg(long, value_parser = count_in(1, 1_000_000))]
     pub mailbox_capacity: Option<usize>,
-    /// Most sessions kept at once.
-    #[arg(long)]
+    /// Most sessions kept at once (a new session beyond it is refused with 503).
+    #[arg(long, value_parser = count_in(1, 10_000_000))]
     pub max_sessions: Option<usize>,
     /// Idle seconds after which a session is evicted.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=30 * 86_400))]
     pub session_ttl: Option<u64>,
 }
 
@@ -73,6 +78,21 @@ impl std::fmt::Debug for ServeArgs {
             .field("request_timeout", &self.request_timeout)
             .field("workers", &self.workers)
             .finish_non_exhaustive()
+    }
+}
+
+/// A clap parser for a count within `min..=max` (keeps absurd values from reaching allocations).
+fn count_in(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s: &str| {
+        let n: usize = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a whole number"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("{n} is not in {min}..={max}"))
+        }
     }
 }
 
@@ -97,8 +117,8 @@ fn parse_size(s: &str) -> Result<usize, String> {
         }
     };
     n.checked_mul(mult)
-        .filter(|v| *v > 0)
-        .ok_or_else(|| format!("'{s}' is out of range"))
+        .filter(|v| *v > 0 && *v <= 1 << 30)
+        .ok_or_else(|| format!("'{s}' is out of range (1 byte to 1GiB)"))
 }
 
 fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
@@ -169,6 +189,7 @@ mod tests {
         assert_eq!(parse_size("2MB"), Ok(2_000_000));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("0").is_err());
-        assert!(parse_size("1GiB").is_err());
+        assert!(parse_size("1GiB").is_err(), "unknown unit");
+        assert!(parse_size("2048MiB").is_err(), "over 1 GiB");
     }
 }

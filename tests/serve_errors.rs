@@ -332,7 +332,7 @@ async fn busy_session_under_reject_is_409() {
     let ww = write_ww(
         "reject",
         r#"
-model = llm mock { replies: [{ text: "slow answer", delay_ms: 1500 }] }
+model = llm mock { replies: [{ text: "slow answer", delay_ms: 5000 }] }
 bot = agent llm { model: model, session_policy: "reject" }
 in = input command_line { to: bot, session_policy: "reject" }
 "#,
@@ -353,7 +353,7 @@ in = input command_line { to: bot, session_policy: "reject" }
     server.wait_for_log(&["first-turn", "input accepted"]).await;
     // The first turn is running: wait until the session exists, then a second input is refused.
     let mut second = None;
-    for _ in 0..200 {
+    for _ in 0..400 {
         let res = client()
             .post(server.url("/in/input"))
             .json(&json!({"input": "two", "session_id": "busy-1"}))

@@ -488,3 +488,27 @@ async fn overload_is_503_with_retry_after() {
     .await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_stalled_upload_is_408_not_a_hang() {
+    use std::io::{Read, Write};
+    let server = Server::start(&quickstart(), &["--body-timeout", "1"]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        // Promise 100 bytes, send 10, then go quiet.
+        s.write_all(
+            b"POST /in/input HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"input\":",
+        )
+        .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    assert_alive(&server).await;
+}

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// Largest request body (bytes; suffixes KiB, MiB, KB, MB accepted).
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
+    /// Seconds a client may take to send a request body; a stalled upload is answered 408.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
     /// Bearer token required on every endpoint except /livez and /readyz (prefer the env var:
     /// command lines are visible to other users).
     #[arg(long, env = "WOODWORK_AUTH_TOKEN", hide_env_values = true)]
@@ -74,6 +78,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("drain_timeout", &self.drain_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
             .field("auth_token", &self.auth_token.as_ref().map(|_| "***"))
             .field("request_timeout", &self.request_timeout)
             .field("workers", &self.workers)
@@ -160,6 +165,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             max_body: args.max_body,
             default_deadline: request_timeout,
             max_deadline: Duration::from_secs(args.max_request_timeout).max(request_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
         },
         drain_timeout: Duration::from_secs(args.drain_timeout),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),

@@ -88,6 +88,18 @@ impl ApiError {
         )
     }
 
+    pub fn body_timeout(limit: Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s: send the whole body at once \
+                 (the server's --body-timeout)",
+                limit.as_secs()
+            ),
+        )
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

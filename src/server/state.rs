@@ -24,6 +24,8 @@ pub struct Limits {
     pub default_deadline: Duration,
     /// Upper bound a client may ask for with `deadline_ms`.
     pub max_deadline: Duration,
+    /// How long a client may take to send its whole body (a stalled upload gets 408).
+    pub body_timeout: Duration,
 }
 
 impl AppState {

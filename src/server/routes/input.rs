@@ -42,7 +42,12 @@ pub async fn post_input(
         return Err(unknown_component(&state, &component));
     }
     let header_session = input_body::header_session_id(&req)?;
-    let body = input_body::read_limited(&req, payload, state.limits.max_body).await?;
+    let body = tokio::time::timeout(
+        state.limits.body_timeout,
+        input_body::read_limited(&req, payload, state.limits.max_body),
+    )
+    .await
+    .map_err(|_| ApiError::body_timeout(state.limits.body_timeout))??;
     let parsed = input_body::parse(&req, &body, header_session)?;
     let stream = query.stream.unwrap_or(false) || parsed.stream || accepts_sse(&req);
     let deadline = parsed

@@ -1,6 +1,8 @@
 //! `woodwork-actors`: the command line.
 
 mod cli;
+mod logging;
+mod server;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -11,5 +13,6 @@ fn main() -> ExitCode {
         cli::Command::Check(a) => cli::check::run(a),
         cli::Command::Fmt(a) => cli::fmt::run(a),
         cli::Command::Graph(a) => cli::graph::run(a),
+        cli::Command::Serve(a) => cli::serve::run(a),
     }
 }

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod fmt;
 pub mod graph;
 pub mod output;
+pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print components and routes.
     Graph(GraphArgs),
+    /// Serve the file's components over HTTP until SIGTERM/SIGINT.
+    Serve(serve::ServeArgs),
 }
 
 /// Output of `check`.

@@ -453,24 +453,45 @@ bot = agent llm {
 
 #[tokio::test]
 async fn overload_is_503_with_retry_after() {
-    // One session at most: a second, new session finds the runtime full.
-    let server = Server::start(&quickstart(), &["--max-sessions", "1"]);
-    let res = post(
-        &server,
-        "/in/input",
-        "application/json",
-        r#"{"input":"a","session_id":"one"}"#,
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let res = post(
-        &server,
-        "/in/input",
-        "application/json",
-        r#"{"input":"b","session_id":"two"}"#,
-    )
-    .await;
-    assert_eq!(res.status(), 503);
+    // One session at most, and it is busy with a slow turn: a new session cannot make room.
+    let ww = write_ww(
+        "overload",
+        r#"
+model = llm mock { replies: [{ text: "slow answer", delay_ms: 3000 }, "quick"] }
+bot = agent llm { model: model }
+in = input command_line { to: bot }
+"#,
+    );
+    let server = Server::start(&ww, &["--max-sessions", "1"]);
+    let first = tokio::spawn({
+        let url = server.url("/in/input");
+        async move {
+            client()
+                .post(url)
+                .header("x-request-id", "slow-turn")
+                .json(&json!({"input": "a", "session_id": "one"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    server.wait_for_log(&["slow-turn", "input accepted"]).await;
+    let mut refused = None;
+    for _ in 0..400 {
+        let res = post(
+            &server,
+            "/in/input",
+            "application/json",
+            r#"{"input":"b","session_id":"two"}"#,
+        )
+        .await;
+        if res.status() == 503 {
+            refused = Some(res);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let res = refused.expect("a new session while the only one is busy is 503");
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -478,15 +499,32 @@ async fn overload_is_503_with_retry_after() {
         .unwrap();
     assert!(retry >= 1);
     assert_eq!(error_of(res).await.0, "overloaded");
-    // The existing session still works.
-    let res = post(
-        &server,
-        "/in/input",
-        "application/json",
-        r#"{"input":"c","session_id":"one"}"#,
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    // The busy session finishes its turn.
+    assert_eq!(first.await.unwrap().status(), 200);
+    assert_alive(&server).await;
+}
+
+#[tokio::test]
+async fn a_full_table_of_idle_sessions_makes_room_for_new_ones() {
+    let server = Server::start(&quickstart(), &["--max-sessions", "1"]);
+    for id in ["one", "two"] {
+        let body = format!(r#"{{"input":"hi","session_id":"{id}"}}"#);
+        let res = post(&server, "/in/input", "application/json", body).await;
+        assert_eq!(res.status(), 200);
+    }
+    // "one" was idle and least recently used: evicted to make room for "two".
+    let one = client()
+        .get(server.url("/sessions/one"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 404);
+    let two = client()
+        .get(server.url("/sessions/two"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 200);
 }
 
 #[tokio::test]

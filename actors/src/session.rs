@@ -36,6 +36,9 @@ pub struct SessionTable {
     max_sessions: usize,
     queue_limit: usize,
     created: AtomicU64,
+    /// Sessions evicted to make room, waiting for the manager to announce `session.ended`
+    /// (at most `max_sessions` ids, since each was a live session).
+    evicted: parking_lot::Mutex<Vec<String>>,
 }
 
 /// Holding the turn of a session; dropping it hands the turn to the next waiter.
@@ -92,6 +95,7 @@ impl SessionTable {
             max_sessions,
             queue_limit,
             created: AtomicU64::new(0),
+            evicted: parking_lot::Mutex::new(Vec::new()),
         })
     }
 
@@ -118,7 +122,11 @@ impl SessionTable {
             None => Arc::from(new_session_id()),
         };
         let now = now_unix();
-        if !self.map.contains_key(&id) && self.map.len() >= self.max_sessions {
+        if !self.map.contains_key(&id)
+            && self.map.len() >= self.max_sessions
+            && self.evict_least_recent() == 0
+        {
+            // Every session is busy: a real overload, not a full table of idle ones.
             return Err(RuntimeError::Overloaded {
                 retry_after: Duration::from_secs(1),
             });
@@ -236,6 +244,45 @@ impl SessionTable {
         }
     }
 
+    /// Makes room in a full table by evicting the least recently active idle sessions: 1% of the
+    /// table at once, so a stream of new sessions pays one scan per hundred, not one each.
+    /// Returns how many went; their `session.ended` is announced by the manager.
+    fn evict_least_recent(&self) -> usize {
+        let mut idle: Vec<(f64, Arc<str>)> = self
+            .map
+            .iter()
+            .filter(|e| !e.busy && e.waiters.is_empty())
+            .map(|e| (e.last_active, e.key().clone()))
+            .collect();
+        let batch = (self.max_sessions / 100).clamp(1, idle.len().max(1));
+        if idle.is_empty() {
+            return 0;
+        }
+        if batch < idle.len() {
+            idle.select_nth_unstable_by(batch - 1, |a, b| a.0.total_cmp(&b.0));
+            idle.truncate(batch);
+        }
+        let mut gone = Vec::with_capacity(idle.len());
+        for (_, id) in idle {
+            // Re-checked under the entry lock: it may have started a turn since the scan.
+            if self
+                .map
+                .remove_if(&id, |_, s| !s.busy && s.waiters.is_empty())
+                .is_some()
+            {
+                gone.push(id.to_string());
+            }
+        }
+        let n = gone.len();
+        self.evicted.lock().extend(gone);
+        n
+    }
+
+    /// Sessions evicted to make room since the last call.
+    pub fn take_evicted(&self) -> Vec<String> {
+        std::mem::take(&mut *self.evicted.lock())
+    }
+
     /// Evicts sessions idle longer than the TTL; returns their ids.
     pub fn evict_idle(&self) -> Vec<String> {
         let cutoff = now_unix() - self.ttl.as_secs_f64();
@@ -269,6 +316,11 @@ impl actix::Actor for SessionManager {
         let every = (self.table.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
         ctx.run_interval(every, |act, _| {
             for id in act.table.evict_idle() {
+                (act.on_ended)(&id);
+            }
+        });
+        ctx.run_interval(Duration::from_millis(100), |act, _| {
+            for id in act.table.take_evicted() {
                 (act.on_ended)(&id);
             }
         });
@@ -378,6 +430,28 @@ mod tests {
                     .unwrap(),
             );
         }
+        // Full of idle sessions: the least recently active idle one makes room, never the busy one.
+        drop(t.begin(Some("newcomer"), SessionPolicy::Enqueue).unwrap());
+        let evicted = t.take_evicted();
+        assert_eq!(evicted.len(), 1, "{evicted:?}");
+        assert!(evicted[0].starts_with('o'), "{evicted:?}");
+        assert!(t.info(&evicted[0]).is_none());
+        assert!(t.info("s").is_some() && t.info("newcomer").is_some());
+        assert!(t.take_evicted().is_empty());
+        assert!(t.begin(Some("bad\nid"), SessionPolicy::Enqueue).is_err());
+    }
+
+    #[test]
+    fn a_table_full_of_busy_sessions_is_overloaded() {
+        let t = SessionTable::new(Duration::from_secs(60), 3, 4);
+        let _turns: Vec<_> = (0..3)
+            .map(|i| {
+                now(t
+                    .begin(Some(&format!("b{i}")), SessionPolicy::Enqueue)
+                    .unwrap()
+                    .0)
+            })
+            .collect();
         assert_eq!(
             t.begin(Some("one-too-many"), SessionPolicy::Enqueue)
                 .err()
@@ -385,6 +459,6 @@ mod tests {
                 .code(),
             "overloaded"
         );
-        assert!(t.begin(Some("bad\nid"), SessionPolicy::Enqueue).is_err());
+        assert!(t.take_evicted().is_empty());
     }
 }

@@ -48,6 +48,11 @@ async fn stream_query_gives_chunks_in_order_then_done() {
     assert_eq!(done["output"], "echo: one two three four five");
     assert_eq!(done["component"], "in");
     assert_eq!(events.iter().filter(|(n, _)| n == "done").count(), 1);
+    assert_eq!(
+        events.iter().filter(|(n, _)| n == "input.received").count(),
+        1,
+        "input.received announced once: {body}"
+    );
     assert!(events.iter().all(|(n, _)| n != "error"), "{body}");
     let idx = chunk_indexes(&events);
     assert!(idx.len() >= 5, "the mock streams word by word: {body}");

@@ -360,7 +360,11 @@ impl Runtime {
         env.deadline = Some(env.created_at + deadline.as_secs_f64());
         env.ttl = env.ttl.min(deadline.as_secs_f64());
         env.reply = Some(ReplyTo::Turn(turn.clone()));
-        turn.emit(&env);
+        // An input component announces input.received itself when it passes the input on; for
+        // any other entry point the runtime announces it, so a stream shows it exactly once.
+        if cell.spec.kind != woodwork_parser::Kind::Input {
+            turn.emit(&env);
+        }
         services
             .bus
             .send(Address(cell.index), env)

@@ -64,7 +64,9 @@ start() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-start ww target/release/woodwork-actors serve examples/quickstart/main.ww --port 0
+# WW_ARGS: extra serve flags to compare settings, e.g. WW_ARGS="--workers 1".
+# shellcheck disable=SC2086
+start ww target/release/woodwork-actors serve examples/quickstart/main.ww --port 0 ${WW_ARGS:-}
 start bare target/release/examples/bench_bare 127.0.0.1:0
 
 cat >"$WORK/ww.lua" <<LUA

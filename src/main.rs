@@ -7,6 +7,11 @@ mod server;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// The server allocates an envelope, a body and a response per request on three threads; glibc's
+/// allocator spent ~12% of a loaded server's CPU (perf), mimalloc's thread-local heaps much less.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match args.command {

@@ -1,16 +1,12 @@
 //! `llm claude`: the Anthropic Messages API, JSON and named-event SSE streaming, tool use blocks.
 
 use super::errors;
-use super::http::{HttpClient, HttpSettings};
+use super::http::{json_body, secret_header, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
 use super::stream::SseStream;
 use super::toolcalls::{call_id, ToolCallAccumulator};
-use super::{
-    ChatMessage, ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind,
-    Role, ToolCall,
-};
+use super::{ChatMessage, ChatRequest, ChatResponse, ModelError, Role, ToolCall};
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -52,10 +48,10 @@ impl ClaudeClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: ClaudeConfig) -> Result<Self, String> {
         let mut headers = HeaderMap::new();
-        let mut key = HeaderValue::from_str(config.api_key.expose())
-            .map_err(|_| "api_key contains characters not allowed in an HTTP header")?;
-        key.set_sensitive(true);
-        headers.insert(HeaderName::from_static("x-api-key"), key);
+        headers.insert(
+            HeaderName::from_static("x-api-key"),
+            secret_header(config.api_key.expose())?,
+        );
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
@@ -67,6 +63,12 @@ impl ClaudeClient {
             temperature: config.temperature,
             http: HttpClient::new(config.http, headers, Some(config.api_key), label)?,
         })
+    }
+}
+
+impl HttpProvider for ClaudeClient {
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn body(&self, request: &ChatRequest, stream: bool) -> Result<Bytes, ModelError> {
@@ -97,9 +99,7 @@ impl ClaudeClient {
                 })
                 .collect();
         }
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ModelError::new(ModelErrorKind::BadRequest, e.to_string()))
+        json_body(&body)
     }
 
     async fn attempt(&self, body: &Bytes, sink: ChunkSink) -> Result<ChatResponse, ModelError> {
@@ -160,30 +160,7 @@ impl ClaudeClient {
                 Event::Other => {}
             }
         }
-        Err(ModelError::new(
-            ModelErrorKind::Connection,
-            "the stream ended before message_stop: the connection was cut",
-        ))
-    }
-}
-
-impl ChatModel for ClaudeClient {
-    fn describe(&self) -> String {
-        self.http.label().to_owned()
-    }
-
-    fn chat(
-        &self,
-        request: ChatRequest,
-        chunks: Option<ChunkSender>,
-    ) -> BoxFuture<'_, Result<ChatResponse, ModelError>> {
-        Box::pin(async move {
-            let body = self.body(&request, chunks.is_some())?;
-            let body = &body;
-            self.http
-                .call(chunks, move |sink| self.attempt(body, sink))
-                .await
-        })
+        Err(errors::stream_cut("message_stop"))
     }
 }
 

@@ -49,6 +49,15 @@ pub fn from_status(
     err
 }
 
+/// The error for a stream that stopped before the provider's end marker (`marker`, as the
+/// provider spells it): the connection was cut, which is retryable.
+pub fn stream_cut(marker: &str) -> ModelError {
+    ModelError::new(
+        ModelErrorKind::Connection,
+        format!("the stream ended before {marker}: the connection was cut"),
+    )
+}
+
 /// Builds the error for an error object a provider sent inside a successful (streamed) answer,
 /// e.g. Anthropic's `event: error` or an OpenAI-compatible `data: {"error": …}`.
 pub fn from_stream_error(json: &Json, secret: Option<&str>) -> ModelError {

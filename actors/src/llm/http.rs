@@ -6,10 +6,12 @@ use super::errors;
 use super::lines::DEFAULT_MAX_LINE;
 use super::retry::{self, RetryPolicy};
 use super::sink::ChunkSink;
-use super::{ChunkSender, ModelError, ModelErrorKind};
+use super::{ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind};
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use futures_util::future::BoxFuture;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,6 +21,72 @@ use woodwork_parser::Secret;
 pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// How much of an error body is read to find the provider's message.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A key as a header value marked sensitive, so reqwest never prints it; the error names no value.
+pub fn secret_header(value: &str) -> Result<HeaderValue, String> {
+    let mut header = HeaderValue::from_str(value)
+        .map_err(|_| "api_key contains characters not allowed in an HTTP header")?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// `Authorization: Bearer <key>` (sensitive) when a key is given, as OpenAI-style servers and
+/// keyed Ollama proxies want; no header at all without one.
+pub fn bearer_headers(api_key: Option<&Secret>) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    if let Some(key) = api_key {
+        headers.insert(
+            AUTHORIZATION,
+            secret_header(&format!("Bearer {}", key.expose()))?,
+        );
+    }
+    Ok(headers)
+}
+
+/// A provider's request JSON as the bytes every attempt re-sends.
+pub fn json_body(body: &Json) -> Result<Bytes, ModelError> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| ModelError::new(ModelErrorKind::BadRequest, e.to_string()))
+}
+
+/// One HTTP provider's wire protocol: the body it sends and how one attempt reads the answer.
+/// Every such provider is a [`ChatModel`] through the impl below, so the whole-call deadline,
+/// retries and streaming wiring are written once for all of them.
+pub trait HttpProvider: Send + Sync + 'static {
+    /// The provider's connection; its label is what `describe` returns.
+    fn http(&self) -> &HttpClient;
+
+    /// The request body, built once per call; `stream` says whether the caller wants deltas.
+    fn body(&self, request: &ChatRequest, stream: bool) -> Result<Bytes, ModelError>;
+
+    /// One try of the call: POST `body`, stream text to `sink`, return the whole answer.
+    fn attempt(
+        &self,
+        body: &Bytes,
+        sink: ChunkSink,
+    ) -> impl Future<Output = Result<ChatResponse, ModelError>> + Send;
+}
+
+impl<P: HttpProvider> ChatModel for P {
+    fn describe(&self) -> String {
+        self.http().label().to_owned()
+    }
+
+    fn chat(
+        &self,
+        request: ChatRequest,
+        chunks: Option<ChunkSender>,
+    ) -> BoxFuture<'_, Result<ChatResponse, ModelError>> {
+        Box::pin(async move {
+            let body = self.body(&request, chunks.is_some())?;
+            let body = &body;
+            self.http()
+                .call(chunks, move |sink| self.attempt(body, sink))
+                .await
+        })
+    }
+}
 
 /// Transport settings of one provider client, read from the component's props.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,17 +1,12 @@
 //! `llm ollama`: Ollama's native chat API (`/api/chat`), newline-delimited JSON streaming, tools.
 
 use super::errors;
-use super::http::{HttpClient, HttpSettings};
+use super::http::{bearer_headers, json_body, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
 use super::stream::LineStream;
 use super::toolcalls::call_id;
-use super::{
-    ChatMessage, ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind,
-    Role, ToolCall,
-};
+use super::{ChatMessage, ChatRequest, ChatResponse, ModelError, Role, ToolCall};
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use woodwork_parser::Secret;
@@ -45,13 +40,7 @@ pub struct OllamaClient {
 impl OllamaClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: OllamaConfig) -> Result<Self, String> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &config.api_key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                .map_err(|_| "api_key contains characters not allowed in an HTTP header")?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
+        let headers = bearer_headers(config.api_key.as_ref())?;
         let label = format!("ollama:{}", config.model);
         Ok(OllamaClient {
             model: config.model,
@@ -59,6 +48,12 @@ impl OllamaClient {
             max_tokens: config.max_tokens,
             http: HttpClient::new(config.http, headers, config.api_key, label)?,
         })
+    }
+}
+
+impl HttpProvider for OllamaClient {
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn body(&self, request: &ChatRequest, stream: bool) -> Result<Bytes, ModelError> {
@@ -92,9 +87,7 @@ impl OllamaClient {
                 })
                 .collect();
         }
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ModelError::new(ModelErrorKind::BadRequest, e.to_string()))
+        json_body(&body)
     }
 
     async fn attempt(&self, body: &Bytes, sink: ChunkSink) -> Result<ChatResponse, ModelError> {
@@ -125,30 +118,7 @@ impl OllamaClient {
                 return Ok(response);
             }
         }
-        Err(ModelError::new(
-            ModelErrorKind::Connection,
-            "the stream ended before \"done\": true: the connection was cut",
-        ))
-    }
-}
-
-impl ChatModel for OllamaClient {
-    fn describe(&self) -> String {
-        self.http.label().to_owned()
-    }
-
-    fn chat(
-        &self,
-        request: ChatRequest,
-        chunks: Option<ChunkSender>,
-    ) -> BoxFuture<'_, Result<ChatResponse, ModelError>> {
-        Box::pin(async move {
-            let body = self.body(&request, chunks.is_some())?;
-            let body = &body;
-            self.http
-                .call(chunks, move |sink| self.attempt(body, sink))
-                .await
-        })
+        Err(errors::stream_cut("\"done\": true"))
     }
 }
 

@@ -2,17 +2,12 @@
 //! LM Studio, Ollama `/v1`, the Hugging Face router): JSON and SSE streaming, native tool calls.
 
 use super::errors;
-use super::http::{HttpClient, HttpSettings};
+use super::http::{bearer_headers, json_body, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
 use super::stream::SseStream;
 use super::toolcalls::{parse_arguments, ToolCallAccumulator};
-use super::{
-    ChatMessage, ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind,
-    Role, ToolCall, ToolSpec,
-};
+use super::{ChatMessage, ChatRequest, ChatResponse, ModelError, Role, ToolCall, ToolSpec};
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::borrow::Cow;
@@ -51,13 +46,7 @@ pub struct OpenAiClient {
 impl OpenAiClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
     pub fn new(config: OpenAiConfig) -> Result<Self, String> {
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &config.api_key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                .map_err(|_| "api_key contains characters not allowed in an HTTP header")?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
+        let headers = bearer_headers(config.api_key.as_ref())?;
         let label = format!("{}:{}", config.type_name, config.model);
         Ok(OpenAiClient {
             model: config.model,
@@ -65,6 +54,12 @@ impl OpenAiClient {
             max_tokens: config.max_tokens,
             http: HttpClient::new(config.http, headers, config.api_key, label)?,
         })
+    }
+}
+
+impl HttpProvider for OpenAiClient {
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn body(&self, request: &ChatRequest, stream: bool) -> Result<Bytes, ModelError> {
@@ -82,9 +77,7 @@ impl OpenAiClient {
         if !request.tools.is_empty() {
             body["tools"] = request.tools.iter().map(wire_tool).collect();
         }
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|e| ModelError::new(ModelErrorKind::BadRequest, e.to_string()))
+        json_body(&body)
     }
 
     async fn attempt(&self, body: &Bytes, sink: ChunkSink) -> Result<ChatResponse, ModelError> {
@@ -133,35 +126,12 @@ impl OpenAiClient {
             }
         };
         if !done && finish_reason.is_none() {
-            return Err(ModelError::new(
-                ModelErrorKind::Connection,
-                "the stream ended before [DONE]: the connection was cut",
-            ));
+            return Err(errors::stream_cut("[DONE]"));
         }
         Ok(ChatResponse {
             text,
             tool_calls: tools.finish(),
             finish_reason,
-        })
-    }
-}
-
-impl ChatModel for OpenAiClient {
-    fn describe(&self) -> String {
-        self.http.label().to_owned()
-    }
-
-    fn chat(
-        &self,
-        request: ChatRequest,
-        chunks: Option<ChunkSender>,
-    ) -> BoxFuture<'_, Result<ChatResponse, ModelError>> {
-        Box::pin(async move {
-            let body = self.body(&request, chunks.is_some())?;
-            let body = &body;
-            self.http
-                .call(chunks, move |sink| self.attempt(body, sink))
-                .await
         })
     }
 }

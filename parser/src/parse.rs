@@ -329,34 +329,19 @@ impl<'a> Parser<'a> {
 
     /// `{ entries }`; the current token is `{`.
     fn block(&mut self) -> PResult<Block> {
-        let open = self.bump();
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            let r = self.too_deep(open);
-            self.depth -= 1;
-            return r;
-        }
+        self.nested(Self::block_members)
+    }
+
+    /// The inside of a block, after `open`, up to and with its `}`.
+    fn block_members(&mut self, open: Token) -> PResult<Block> {
         // Declaration bodies usually hold a handful of entries: one allocation for them.
         let mut members = Vec::with_capacity(if self.depth == 1 { 8 } else { 0 });
         let mut blank = false;
         let close = loop {
+            if self.separator(&mut members, &mut blank) {
+                continue;
+            }
             match self.peek() {
-                Tok::Newline => {
-                    let n = self.newlines();
-                    blank = n >= 2 && !members.is_empty();
-                    continue;
-                }
-                Tok::Comma => {
-                    self.bump();
-                    continue;
-                }
-                Tok::Comment => {
-                    let t = self.bump();
-                    members.push(Member::Comment {
-                        comment: self.comment(t),
-                        blank_before: blank,
-                    });
-                }
                 Tok::RBrace => break self.bump(),
                 Tok::RBracket => {
                     let _ =
@@ -365,21 +350,11 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Eof => {
                     self.unclosed(open, "}");
-                    self.depth -= 1;
                     return Err(Failed);
                 }
                 _ => match self.entry() {
                     Ok(entry) => {
-                        let comma = self.peek() == Tok::Comma;
-                        if comma {
-                            self.bump();
-                        }
-                        let trailing = self.trailing_comment();
-                        members.push(Member::Item {
-                            value: entry,
-                            trailing,
-                            blank_before: blank,
-                        });
+                        let comma = self.push_item(&mut members, entry, blank);
                         if !comma && !matches!(self.peek(), Tok::Newline | Tok::RBrace | Tok::Eof) {
                             let _ = self.unexpected(
                                 "a line break, `,` or `}` after the value",
@@ -393,11 +368,65 @@ impl<'a> Parser<'a> {
             }
             blank = false;
         };
-        self.depth -= 1;
         Ok(Block {
             members,
             range: open.range.join(close.range),
         })
+    }
+
+    /// Opens the bracketed group at the current token and parses its inside with `inner` one level
+    /// deeper, restoring the depth on every exit; beyond [`MAX_DEPTH`] the group is reported and
+    /// skipped instead.
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self, Token) -> PResult<T>) -> PResult<T> {
+        let open = self.bump();
+        self.depth += 1;
+        let r = if self.depth > MAX_DEPTH {
+            self.too_deep(open)
+        } else {
+            inner(self, open)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    /// Consumes what may stand between the members of a block or list: line breaks (an empty line
+    /// marks the next member `blank_before`), commas, and comments (kept as members). False when
+    /// the current token is none of these.
+    fn separator<T>(&mut self, members: &mut Vec<Member<T>>, blank: &mut bool) -> bool {
+        match self.peek() {
+            Tok::Newline => {
+                let n = self.newlines();
+                *blank = n >= 2 && !members.is_empty();
+            }
+            Tok::Comma => {
+                self.bump();
+            }
+            Tok::Comment => {
+                let t = self.bump();
+                members.push(Member::Comment {
+                    comment: self.comment(t),
+                    blank_before: *blank,
+                });
+                *blank = false;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Records a parsed member with the `,` and same-line comment after it; true when a `,` followed.
+    fn push_item<T>(&mut self, members: &mut Vec<Member<T>>, value: T, blank: bool) -> bool {
+        let comma = self.peek() == Tok::Comma;
+        if comma {
+            self.bump();
+        }
+        let trailing = self.trailing_comment();
+        members.push(Member::Item {
+            value,
+            trailing,
+            blank_before: blank,
+        });
+        comma
     }
 
     fn unclosed(&mut self, open: Token, close: &str) {
@@ -667,56 +696,30 @@ impl<'a> Parser<'a> {
 
     /// `[ a, b, … ]`; the current token is `[`. Newlines and commas both separate elements.
     fn list(&mut self) -> PResult<Val> {
-        let open = self.bump();
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            let r = self.too_deep(open);
-            self.depth -= 1;
-            return r;
-        }
+        self.nested(Self::list_members)
+    }
+
+    /// The inside of a list, after `open`, up to and with its `]`.
+    fn list_members(&mut self, open: Token) -> PResult<Val> {
         let mut members = Vec::new();
         let mut blank = false;
         let close = loop {
+            if self.separator(&mut members, &mut blank) {
+                continue;
+            }
             match self.peek() {
-                Tok::Newline => {
-                    let n = self.newlines();
-                    blank = n >= 2 && !members.is_empty();
-                    continue;
-                }
-                Tok::Comma => {
-                    self.bump();
-                    continue;
-                }
-                Tok::Comment => {
-                    let t = self.bump();
-                    members.push(Member::Comment {
-                        comment: self.comment(t),
-                        blank_before: blank,
-                    });
-                }
                 Tok::RBracket => break self.bump(),
                 Tok::Eof => {
                     self.unclosed(open, "]");
-                    self.depth -= 1;
                     return Err(Failed);
                 }
                 Tok::RBrace => {
                     let _ = self.unexpected("`]` to close the list", "close the list with `]`");
-                    self.depth -= 1;
                     return Err(Failed);
                 }
                 _ => match self.value() {
                     Ok(v) => {
-                        let comma = self.peek() == Tok::Comma;
-                        if comma {
-                            self.bump();
-                        }
-                        let trailing = self.trailing_comment();
-                        members.push(Member::Item {
-                            value: v,
-                            trailing,
-                            blank_before: blank,
-                        });
+                        let comma = self.push_item(&mut members, v, blank);
                         if !comma && !matches!(self.peek(), Tok::Newline | Tok::RBracket | Tok::Eof)
                         {
                             let _ = self.unexpected(
@@ -725,7 +728,6 @@ impl<'a> Parser<'a> {
                             );
                             self.recover_entry();
                             if self.peek() == Tok::RBrace {
-                                self.depth -= 1;
                                 return Err(Failed);
                             }
                         }
@@ -733,7 +735,6 @@ impl<'a> Parser<'a> {
                     Err(Failed) => {
                         self.recover_entry();
                         if self.peek() == Tok::RBrace {
-                            self.depth -= 1;
                             return Err(Failed);
                         }
                     }
@@ -741,7 +742,6 @@ impl<'a> Parser<'a> {
             }
             blank = false;
         };
-        self.depth -= 1;
         Ok(Val {
             kind: ValKind::List(members),
             range: open.range.join(close.range),

@@ -97,33 +97,7 @@ fn block(b: &Block, level: usize, out: &mut String) {
         return;
     }
     out.push_str("{\n");
-    for (i, m) in b.members.iter().enumerate() {
-        match m {
-            Member::Item {
-                value,
-                trailing,
-                blank_before,
-            } => {
-                if *blank_before && i > 0 {
-                    out.push('\n');
-                }
-                indent(level + 1, out);
-                entry(value, level + 1, out);
-                push_trailing(trailing, out);
-            }
-            Member::Comment {
-                comment,
-                blank_before,
-            } => {
-                if *blank_before && i > 0 {
-                    out.push('\n');
-                }
-                indent(level + 1, out);
-                out.push_str(&comment.text);
-            }
-        }
-        out.push('\n');
-    }
+    seq(&b.members, level, out, entry, false);
     indent(level, out);
     out.push('}');
 }
@@ -200,7 +174,7 @@ fn value_block_maps(v: &Val, level: usize, out: &mut String) {
     }
 }
 
-/// Elements one per line, with a comma after each when `commas`.
+/// Members (list elements, block entries) one per line, with a comma after each when `commas`.
 fn seq<T>(
     members: &[Member<T>],
     level: usize,

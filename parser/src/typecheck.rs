@@ -8,6 +8,11 @@ use crate::schema::{quote_list, KeySpec, Ty};
 use crate::source::{LineIndex, Range};
 use crate::values::{describe, RefUse};
 
+/// The help line naming what a key accepts, shared by type and range errors.
+fn takes(key: &str, ty: &Ty) -> String {
+    format!("`{key}` takes {}", ty.describe())
+}
+
 /// Checks schema-typed values, reporting into `diags`.
 pub struct TypeChecker<'a, 'b> {
     pub idx: &'a LineIndex<'a>,
@@ -23,7 +28,7 @@ impl TypeChecker<'_, '_> {
                     found.as_ref_name().unwrap_or("")
                 )
             }
-            _ => format!("`{key}` takes {}", ty.describe()),
+            _ => takes(key, ty),
         });
         self.diags.push(
             Diagnostic::error(
@@ -46,6 +51,12 @@ impl TypeChecker<'_, '_> {
                 .primary("here")
                 .help(help),
         );
+    }
+
+    /// A value of the right type outside the key's range; reports it and stores nothing.
+    fn out_of_range(&mut self, key: &str, ty: &Ty, range: Range, message: String) -> Option<Value> {
+        self.invalid(range, message, takes(key, ty));
+        None
     }
 
     /// Checks `value` (converted from `v`) against `spec`; `refs[refs_from..]` are the references
@@ -100,14 +111,12 @@ impl TypeChecker<'_, '_> {
                 };
                 match n {
                     Some(n) if n >= min => Some(Value::Int(n)),
-                    Some(n) => {
-                        self.invalid(
-                            v.range,
-                            format!("`{key}` must be at least {min}, found {n}"),
-                            format!("`{key}` takes {}", ty.describe()),
-                        );
-                        None
-                    }
+                    Some(n) => self.out_of_range(
+                        key,
+                        &ty,
+                        v.range,
+                        format!("`{key}` must be at least {min}, found {n}"),
+                    ),
                     None => {
                         drop_refs(refs);
                         self.wrong(key, &ty, &value, v.range, None);
@@ -124,14 +133,12 @@ impl TypeChecker<'_, '_> {
                 };
                 match n {
                     Some(n) if !positive || n.as_f64().is_some_and(|f| f > 0.0) => Some(n),
-                    Some(_) => {
-                        self.invalid(
-                            v.range,
-                            format!("`{key}` must be greater than 0"),
-                            format!("`{key}` takes {}", ty.describe()),
-                        );
-                        None
-                    }
+                    Some(_) => self.out_of_range(
+                        key,
+                        &ty,
+                        v.range,
+                        format!("`{key}` must be greater than 0"),
+                    ),
                     None => {
                         drop_refs(refs);
                         self.wrong(key, &ty, &value, v.range, None);
@@ -228,7 +235,7 @@ impl TypeChecker<'_, '_> {
                             Value::Str(s) => {
                                 format!("remove the quotes to refer to the declaration `{s}`")
                             }
-                            _ => format!("`{key}` takes {}", ty.describe()),
+                            _ => takes(key, &ty),
                         };
                         self.wrong(key, &ty, e, r, Some(help));
                     }

@@ -10,7 +10,6 @@ use crate::schema::{self, Default as Def, TypeSchema, COMMON_KEYS};
 use crate::source::{LineIndex, Range};
 use crate::typecheck::TypeChecker;
 use crate::values::{duplicate_key, Converter, RefUse, SeenKeys};
-use std::collections::BTreeMap;
 
 /// A lowered component with what resolution still needs.
 pub struct Draft {
@@ -32,21 +31,12 @@ pub fn lower(
 ) -> Draft {
     let name = decl.name.text.clone();
     let name_range = decl.name.range;
-    let mut comp = Component {
-        name: name.clone(),
-        kind: schema.kind,
-        type_name: schema.type_name.to_string(),
-        span: idx.span(decl.range),
-        props: BTreeMap::new(),
-        to: Vec::new(),
-        hooks: Vec::new(),
-        pipes: Vec::new(),
-        supervision: SupervisionSpec::default(),
-        circuit_breaker: BreakerSpec::default(),
-        timeout: None,
-        streaming: None,
-        session_policy: SessionPolicy::Enqueue,
-    };
+    let mut comp = Component::new(
+        name.clone(),
+        schema.kind,
+        schema.type_name.to_string(),
+        idx.span(decl.range),
+    );
     let mut refs: Vec<RefUse> = Vec::new();
     let mut to = Vec::new();
     let mut seen = SeenKeys::default();

@@ -357,6 +357,26 @@ pub struct Component {
 }
 
 impl Component {
+    /// A component with no props, routes, hooks or pipes and every common key at its default, so
+    /// the lowering pass, synthesized components and hand-built test configs start from one place.
+    pub fn new(name: String, kind: Kind, type_name: String, span: Span) -> Self {
+        Component {
+            name,
+            kind,
+            type_name,
+            span,
+            props: BTreeMap::new(),
+            to: Vec::new(),
+            hooks: Vec::new(),
+            pipes: Vec::new(),
+            supervision: SupervisionSpec::default(),
+            circuit_breaker: BreakerSpec::default(),
+            timeout: None,
+            streaming: None,
+            session_policy: SessionPolicy::Enqueue,
+        }
+    }
+
     pub fn prop(&self, key: &str) -> Option<&Value> {
         self.props.get(key)
     }

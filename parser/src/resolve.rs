@@ -155,19 +155,8 @@ pub fn resolve(
             comp.props
                 .insert("model".into(), Value::Ref(RefName { name: name.clone() }));
             components.push(Component {
-                name: name.clone(),
-                kind: Kind::Llm,
-                type_name: "openai".into(),
-                span: comp.span,
                 props,
-                to: Vec::new(),
-                hooks: Vec::new(),
-                pipes: Vec::new(),
-                supervision: SupervisionSpec::default(),
-                circuit_breaker: BreakerSpec::default(),
-                timeout: None,
-                streaming: None,
-                session_policy: SessionPolicy::Enqueue,
+                ..Component::new(name.clone(), Kind::Llm, "openai".into(), comp.span)
             });
             deps.push(Vec::new());
             let mut my_deps: Vec<(String, Range)> =

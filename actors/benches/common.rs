@@ -1,62 +1,45 @@
-//! Shared bench setup: hand-built configs (the parser is a separate crate and not needed here).
+//! Shared bench setup: the runtime tests' hand-built configs (one file for both), with the
+//! runtime's default supervision instead of the tests' short backoff, plus bench-only workloads.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+#[path = "../tests/common/mod.rs"]
+mod fixtures;
+
 use std::time::Duration;
 use woodwork_parser::*;
 
+/// A component as the runtime defaults it (the tests' fixture shortens restart backoff).
 pub fn component(name: &str, kind: Kind, type_name: &str) -> Component {
     Component {
-        name: name.to_string(),
-        kind,
-        type_name: type_name.to_string(),
-        span: Span::default(),
-        props: BTreeMap::new(),
-        to: Vec::new(),
-        hooks: Vec::new(),
-        pipes: Vec::new(),
         supervision: SupervisionSpec::default(),
-        circuit_breaker: BreakerSpec::default(),
-        timeout: None,
-        streaming: None,
-        session_policy: SessionPolicy::Enqueue,
+        ..fixtures::component(name, kind, type_name)
     }
 }
 
+/// A config in the given start order with explicit routes, named `bench.ww`.
 pub fn config(components: Vec<Component>, routes: &[(&str, &str)]) -> Config {
     Config {
         path: "bench.ww".into(),
-        start_order: components.iter().map(|c| c.name.clone()).collect(),
-        components,
-        routes: routes
-            .iter()
-            .map(|(f, t)| Route {
-                from: f.to_string(),
-                to: t.to_string(),
-                inferred: false,
-            })
-            .collect(),
+        ..fixtures::config(components, routes)
     }
 }
 
-/// input → agent(mock echo) → output console.
+/// input → agent(mock echo) → output console: the tests' pipeline, with default supervision.
 pub fn pipeline() -> Config {
-    let mut agent = component("agent", Kind::Agent, "llm");
-    agent.props.insert(
-        "model".into(),
-        Value::Ref(RefName {
-            name: "model".into(),
-        }),
-    );
-    config(
-        vec![
-            component("model", Kind::Llm, "mock"),
-            component("cli", Kind::Input, "api"),
-            agent,
-            component("out", Kind::Output, "console"),
-        ],
-        &[("cli", "agent"), ("agent", "out")],
-    )
+    let tests = fixtures::pipeline(component("model", Kind::Llm, "mock"));
+    let components = tests
+        .components
+        .into_iter()
+        .map(|c| Component {
+            supervision: SupervisionSpec::default(),
+            ..c
+        })
+        .collect();
+    Config {
+        path: "bench.ww".into(),
+        components,
+        ..tests
+    }
 }
 
 /// A mock whose script alternates panic / ok `n` times (restart latency).
@@ -64,10 +47,8 @@ pub fn panicky(n: usize) -> Config {
     let mut m = component("model", Kind::Llm, "mock");
     let mut replies = Vec::with_capacity(2 * n);
     for _ in 0..n {
-        let mut p = BTreeMap::new();
-        p.insert("panic".to_string(), Value::Str("bench".into()));
-        replies.push(Value::Map(p));
-        replies.push(Value::Str("ok".into()));
+        replies.push(fixtures::panic_entry("bench"));
+        replies.push(fixtures::s("ok"));
     }
     m.props.insert("replies".into(), Value::List(replies));
     m.supervision = SupervisionSpec {

@@ -1,29 +1,24 @@
 //! Hand-built configs for runtime tests (the parser lands separately; its types are the contract).
+//! The benches include this file too (`benches/common.rs`), so both build configs one way.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 use woodwork_parser::*;
 
+/// A component with short restart backoff, so supervision tests do not wait.
 pub fn component(name: &str, kind: Kind, type_name: &str) -> Component {
     Component {
-        name: name.to_string(),
-        kind,
-        type_name: type_name.to_string(),
-        span: Span::default(),
-        props: BTreeMap::new(),
-        to: Vec::new(),
-        hooks: Vec::new(),
-        pipes: Vec::new(),
         supervision: SupervisionSpec {
             backoff_min: Duration::from_millis(1),
             backoff_max: Duration::from_millis(5),
             ..SupervisionSpec::default()
         },
-        circuit_breaker: BreakerSpec::default(),
-        timeout: None,
-        streaming: None,
-        session_policy: SessionPolicy::Enqueue,
+        ..Component::new(
+            name.to_string(),
+            kind,
+            type_name.to_string(),
+            Span::default(),
+        )
     }
 }
 

@@ -10,7 +10,7 @@ const TOKEN: &str = "tok-4f9a1c-secret";
 
 async fn check_guarded(server: &Server) {
     for path in ["/livez", "/readyz"] {
-        let res = client().get(server.url(path)).send().await.unwrap();
+        let res = server.get(path).await;
         assert_eq!(res.status(), 200, "{path} is open");
     }
     for path in [
@@ -21,7 +21,7 @@ async fn check_guarded(server: &Server) {
         "/sessions/abc",
         "/nowhere",
     ] {
-        let res = client().get(server.url(path)).send().await.unwrap();
+        let res = server.get(path).await;
         assert_eq!(res.status(), 401, "{path} without a token");
         assert_eq!(res.headers()["www-authenticate"], "Bearer");
         let (code, message) = error_of(res).await;
@@ -35,12 +35,7 @@ async fn check_guarded(server: &Server) {
             .unwrap();
         assert_eq!(res.status(), 401, "{path} with a wrong token");
     }
-    let res = client()
-        .post(server.url("/in/input"))
-        .json(&json!({"input": "hi"}))
-        .send()
-        .await
-        .unwrap();
+    let res = server.post_json("/in/input", &json!({"input": "hi"})).await;
     assert_eq!(res.status(), 401);
     let res = client()
         .post(server.url("/in/input"))
@@ -77,6 +72,6 @@ async fn token_from_the_environment() {
 #[tokio::test]
 async fn no_token_means_open() {
     let server = Server::start(&quickstart(), &[]);
-    let res = client().get(server.url("/health")).send().await.unwrap();
+    let res = server.get("/health").await;
     assert_eq!(res.status(), 200);
 }

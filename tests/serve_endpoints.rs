@@ -6,7 +6,7 @@ use common::{client, error_of, quickstart, write_ww, Server};
 use serde_json::{json, Value};
 
 async fn get_json(server: &Server, path: &str) -> (u16, Value) {
-    let res = client().get(server.url(path)).send().await.unwrap();
+    let res = server.get(path).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
@@ -50,12 +50,9 @@ async fn quickstart_answers_json_and_plain_text() {
 async fn every_component_is_reachable() {
     let server = Server::start(&quickstart(), &[]);
     for name in ["in", "assistant", "model", "out"] {
-        let res = client()
-            .post(server.url(&format!("/{name}/input")))
-            .json(&json!({"input": "ping"}))
-            .send()
-            .await
-            .unwrap();
+        let res = server
+            .post_json(&format!("/{name}/input"), &json!({"input": "ping"}))
+            .await;
         assert_eq!(res.status(), 200, "POST /{name}/input");
         let v: Value = res.json().await.unwrap();
         assert_eq!(v["component"], name);
@@ -149,12 +146,9 @@ out = output webhook {
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let res = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "hi", "deadline_ms": 5000}))
-        .send()
-        .await
-        .unwrap();
+    let res = server
+        .post_json("/bot/input", &json!({"input": "hi", "deadline_ms": 5000}))
+        .await;
     assert!(!res.text().await.unwrap().contains("sk-very-secret-123"));
     for path in [
         "/health",
@@ -163,14 +157,7 @@ out = output webhook {
         "/metrics",
         "/dlq",
     ] {
-        let body = client()
-            .get(server.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = server.get(path).await.text().await.unwrap();
         assert!(
             !body.contains("sk-very-secret-123"),
             "{path} leaks the key: {body}"
@@ -182,23 +169,17 @@ out = output webhook {
 #[tokio::test]
 async fn sessions_continue_and_can_be_ended() {
     let server = Server::start(&quickstart(), &[]);
-    let first: Value = client()
-        .post(server.url("/in/input"))
-        .json(&json!({"input": "one"}))
-        .send()
+    let first: Value = server
+        .post_json("/in/input", &json!({"input": "one"}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let sid = first["session_id"].as_str().unwrap().to_string();
     // Same session by body …
-    let second: Value = client()
-        .post(server.url("/in/input"))
-        .json(&json!({"input": "two", "session_id": sid}))
-        .send()
+    let second: Value = server
+        .post_json("/in/input", &json!({"input": "two", "session_id": sid}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -222,12 +203,12 @@ async fn sessions_continue_and_can_be_ended() {
     assert_eq!(info["turns"], 3, "{info}");
 
     // A client-chosen id starts a session of its own.
-    let own: Value = client()
-        .post(server.url("/in/input"))
-        .json(&json!({"input": "x", "session_id": "client-chosen-1"}))
-        .send()
+    let own: Value = server
+        .post_json(
+            "/in/input",
+            &json!({"input": "x", "session_id": "client-chosen-1"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -235,23 +216,11 @@ async fn sessions_continue_and_can_be_ended() {
     let (_, info) = get_json(&server, "/sessions/client-chosen-1").await;
     assert_eq!(info["turns"], 1, "{info}");
 
-    let res = client()
-        .delete(server.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = server.delete(&format!("/sessions/{sid}")).await;
     assert_eq!(res.status(), 204);
-    let res = client()
-        .get(server.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = server.get(&format!("/sessions/{sid}")).await;
     assert_eq!(res.status(), 404);
-    let res = client()
-        .delete(server.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = server.delete(&format!("/sessions/{sid}")).await;
     assert_eq!(res.status(), 404);
     assert_eq!(error_of(res).await.0, "unknown_session");
 }
@@ -262,17 +231,9 @@ async fn dead_letter_queue_lists_and_replay_of_unknown_is_404() {
     let (status, dlq) = get_json(&server, "/dlq").await;
     assert_eq!(status, 200);
     assert!(dlq.is_array(), "{dlq}");
-    let res = client()
-        .post(server.url("/dlq/no-such-letter/replay"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.post_empty("/dlq/no-such-letter/replay").await;
     assert_eq!(res.status(), 404);
-    let res = client()
-        .get(server.url("/dlq/x/replay"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.get("/dlq/x/replay").await;
     assert_eq!(res.status(), 405);
 }
 
@@ -280,20 +241,11 @@ async fn dead_letter_queue_lists_and_replay_of_unknown_is_404() {
 async fn metrics_are_prometheus_text_by_route_pattern() {
     let server = Server::start(&quickstart(), &[]);
     for _ in 0..3 {
-        let res = client()
-            .post(server.url("/in/input"))
-            .json(&json!({"input": "m"}))
-            .send()
-            .await
-            .unwrap();
+        let res = server.post_json("/in/input", &json!({"input": "m"})).await;
         assert_eq!(res.status(), 200);
     }
-    let _ = client()
-        .get(server.url("/components/does-not-exist"))
-        .send()
-        .await
-        .unwrap();
-    let res = client().get(server.url("/metrics")).send().await.unwrap();
+    let _ = server.get("/components/does-not-exist").await;
+    let res = server.get("/metrics").await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -364,12 +316,9 @@ b = output console {}
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let v: Value = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "fan"}))
-        .send()
+    let v: Value = server
+        .post_json("/bot/input", &json!({"input": "fan"}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -399,12 +348,12 @@ bot = agent llm { model: model }
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let res = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "hello", "session_id": "dlq-1"}))
-        .send()
-        .await
-        .unwrap();
+    let res = server
+        .post_json(
+            "/bot/input",
+            &json!({"input": "hello", "session_id": "dlq-1"}),
+        )
+        .await;
     assert_eq!(res.status(), 502);
     assert_eq!(error_of(res).await.0, "component_failed");
 
@@ -415,11 +364,7 @@ bot = agent llm { model: model }
     let id = letters[0]["id"].as_str().unwrap().to_string();
     assert_eq!(letters[0]["envelope"]["target"], "bot");
 
-    let res = client()
-        .post(server.url(&format!("/dlq/{id}/replay")))
-        .send()
-        .await
-        .unwrap();
+    let res = server.post_empty(&format!("/dlq/{id}/replay")).await;
     assert_eq!(res.status(), 200);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["output"], "recovered");
@@ -427,11 +372,7 @@ bot = agent llm { model: model }
 
     // It left the queue.
     assert_eq!(get_json(&server, "/dlq").await.1, json!([]));
-    let res = client()
-        .post(server.url(&format!("/dlq/{id}/replay")))
-        .send()
-        .await
-        .unwrap();
+    let res = server.post_empty(&format!("/dlq/{id}/replay")).await;
     assert_eq!(res.status(), 404);
     assert_eq!(error_of(res).await.0, "unknown_dead_letter");
 }
@@ -451,12 +392,9 @@ bot = agent llm { model: model }
     let server = Server::start(&ww, &[]);
     let mut unhealthy = false;
     for _ in 0..10 {
-        let res = client()
-            .post(server.url("/bot/input"))
-            .json(&json!({"input": "boom"}))
-            .send()
-            .await
-            .unwrap();
+        let res = server
+            .post_json("/bot/input", &json!({"input": "boom"}))
+            .await;
         assert!(res.status().is_server_error(), "{}", res.status());
         let (status, h) = get_json(&server, "/health").await;
         if status == 503 {

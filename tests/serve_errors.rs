@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_alive, client, error_of, quickstart, write_ww, Server};
+use common::{assert_alive, client, error_of, quickstart, retry_after, write_ww, Server};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::json;
 
@@ -194,17 +194,13 @@ async fn bad_input_matrix_gets_4xx_and_the_server_keeps_serving() {
         ),
         (
             "wrong method on input",
-            client().get(server.url("/in/input")).send().await.unwrap(),
+            server.get("/in/input").await,
             405,
             "method_not_allowed",
         ),
         (
             "wrong method on components",
-            client()
-                .delete(server.url("/components"))
-                .send()
-                .await
-                .unwrap(),
+            server.delete("/components").await,
             405,
             "method_not_allowed",
         ),
@@ -220,41 +216,25 @@ async fn bad_input_matrix_gets_4xx_and_the_server_keeps_serving() {
         ),
         (
             "unknown route",
-            client()
-                .get(server.url("/no/such/route"))
-                .send()
-                .await
-                .unwrap(),
+            server.get("/no/such/route").await,
             404,
             "not_found",
         ),
         (
             "unknown component status",
-            client()
-                .get(server.url("/components/nope"))
-                .send()
-                .await
-                .unwrap(),
+            server.get("/components/nope").await,
             404,
             "unknown_component",
         ),
         (
             "unknown session",
-            client()
-                .get(server.url("/sessions/never-made"))
-                .send()
-                .await
-                .unwrap(),
+            server.get("/sessions/never-made").await,
             404,
             "unknown_session",
         ),
         (
             "bad session id in path",
-            client()
-                .get(server.url("/sessions/a%20b"))
-                .send()
-                .await
-                .unwrap(),
+            server.get("/sessions/a%20b").await,
             400,
             "bad_session_id",
         ),
@@ -338,34 +318,21 @@ in = input command_line { to: bot, session_policy: "reject" }
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let first = tokio::spawn({
-        let url = server.url("/in/input");
-        async move {
-            client()
-                .post(url)
-                .header("x-request-id", "first-turn")
-                .json(&json!({"input": "one", "session_id": "busy-1"}))
-                .send()
-                .await
-                .unwrap()
-        }
-    });
-    server.wait_for_log(&["first-turn", "input accepted"]).await;
+    let first = server
+        .start_turn(
+            "/in/input",
+            "first-turn",
+            json!({"input": "one", "session_id": "busy-1"}),
+        )
+        .await;
     // The first turn is running: wait until the session exists, then a second input is refused.
-    let mut second = None;
-    for _ in 0..400 {
-        let res = client()
-            .post(server.url("/in/input"))
-            .json(&json!({"input": "two", "session_id": "busy-1"}))
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 409 {
-            second = Some(res);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let second = server
+        .post_json_until(
+            "/in/input",
+            &json!({"input": "two", "session_id": "busy-1"}),
+            409,
+        )
+        .await;
     let second = second.expect("a second input on a busy session under reject is 409");
     let (code, _) = error_of(second).await;
     assert_eq!(code, "session_busy");
@@ -384,12 +351,9 @@ bot = agent llm { model: model }
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let res = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "hi", "deadline_ms": 200}))
-        .send()
-        .await
-        .unwrap();
+    let res = server
+        .post_json("/bot/input", &json!({"input": "hi", "deadline_ms": 200}))
+        .await;
     assert_eq!(res.status(), 504);
     let (code, _) = error_of(res).await;
     assert_eq!(code, "deadline_exceeded");
@@ -414,21 +378,13 @@ bot = agent llm {
     let server = Server::start(&ww, &[]);
     let mut saw_503 = false;
     for _ in 0..10 {
-        let res = client()
-            .post(server.url("/bot/input"))
-            .json(&json!({"input": "hi"}))
-            .send()
-            .await
-            .unwrap();
+        let res = server
+            .post_json("/bot/input", &json!({"input": "hi"}))
+            .await;
         let status = res.status().as_u16();
         assert!(status >= 500, "a failing model answers 5xx, got {status}");
         if status == 503 {
-            let retry: u64 = res.headers()["retry-after"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!(retry >= 1);
+            assert!(retry_after(&res) >= 1);
             let (code, _) = error_of(res).await;
             assert_eq!(code, "unavailable");
             saw_503 = true;
@@ -440,14 +396,7 @@ bot = agent llm {
     assert!(saw_503, "the breaker opened after repeated failures");
     assert_alive(&server).await;
     // /health reports the open breaker (degraded, still answering).
-    let h: serde_json::Value = client()
-        .get(server.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: serde_json::Value = server.get("/health").await.json().await.unwrap();
     assert!(h.to_string().contains("open"), "{h}");
 }
 
@@ -463,41 +412,22 @@ in = input command_line { to: bot }
 "#,
     );
     let server = Server::start(&ww, &["--max-sessions", "1"]);
-    let first = tokio::spawn({
-        let url = server.url("/in/input");
-        async move {
-            client()
-                .post(url)
-                .header("x-request-id", "slow-turn")
-                .json(&json!({"input": "a", "session_id": "one"}))
-                .send()
-                .await
-                .unwrap()
-        }
-    });
-    server.wait_for_log(&["slow-turn", "input accepted"]).await;
-    let mut refused = None;
-    for _ in 0..400 {
-        let res = post(
-            &server,
+    let first = server
+        .start_turn(
             "/in/input",
-            "application/json",
-            r#"{"input":"b","session_id":"two"}"#,
+            "slow-turn",
+            json!({"input": "a", "session_id": "one"}),
         )
         .await;
-        if res.status() == 503 {
-            refused = Some(res);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let refused = server
+        .post_json_until(
+            "/in/input",
+            &json!({"input": "b", "session_id": "two"}),
+            503,
+        )
+        .await;
     let res = refused.expect("a new session while the only one is busy is 503");
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry >= 1);
+    assert!(retry_after(&res) >= 1);
     assert_eq!(error_of(res).await.0, "overloaded");
     // The busy session finishes its turn.
     assert_eq!(first.await.unwrap().status(), 200);
@@ -513,17 +443,9 @@ async fn a_full_table_of_idle_sessions_makes_room_for_new_ones() {
         assert_eq!(res.status(), 200);
     }
     // "one" was idle and least recently used: evicted to make room for "two".
-    let one = client()
-        .get(server.url("/sessions/one"))
-        .send()
-        .await
-        .unwrap();
+    let one = server.get("/sessions/one").await;
     assert_eq!(one.status(), 404);
-    let two = client()
-        .get(server.url("/sessions/two"))
-        .send()
-        .await
-        .unwrap();
+    let two = server.get("/sessions/two").await;
     assert_eq!(two.status(), 200);
 }
 

@@ -118,7 +118,7 @@ async fn readiness_and_new_input_are_503_during_the_grace_period() {
     server.signal("TERM");
     server.wait_for_log(&["shutting down"]).await;
 
-    let res = client().get(server.url("/readyz")).send().await.unwrap();
+    let res = server.get("/readyz").await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
     assert_eq!(
@@ -126,21 +126,10 @@ async fn readiness_and_new_input_are_503_during_the_grace_period() {
         "draining"
     );
     // Liveness stays up; new work is refused with the JSON shape and Retry-After.
-    assert_eq!(
-        client()
-            .get(server.url("/livez"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let res = client()
-        .post(server.url("/bot/input"))
-        .json(&json!({"input": "too late"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(server.get("/livez").await.status(), 200);
+    let res = server
+        .post_json("/bot/input", &json!({"input": "too late"}))
+        .await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(common::error_of(res).await.0, "shutting_down");

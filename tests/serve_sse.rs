@@ -165,12 +165,12 @@ bot = agent llm { model: model, session_policy: "reject" }
 "#,
     );
     let server = Server::start(&ww, &[]);
-    let res = client()
-        .post(server.url("/bot/input?stream=true"))
-        .json(&json!({"input": "hi", "session_id": "drop-1"}))
-        .send()
-        .await
-        .unwrap();
+    let res = server
+        .post_json(
+            "/bot/input?stream=true",
+            &json!({"input": "hi", "session_id": "drop-1"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let mut body = res.bytes_stream();
     let first = body.next().await.unwrap().unwrap();
@@ -181,12 +181,12 @@ bot = agent llm { model: model, session_policy: "reject" }
     // (bounded polling: a hang guard, not a timing assertion).
     let mut answer = None;
     for _ in 0..400 {
-        let res = client()
-            .post(server.url("/bot/input"))
-            .json(&json!({"input": "again", "session_id": "drop-1"}))
-            .send()
-            .await
-            .unwrap();
+        let res = server
+            .post_json(
+                "/bot/input",
+                &json!({"input": "again", "session_id": "drop-1"}),
+            )
+            .await;
         if res.status() != 409 {
             answer = Some(res);
             break;

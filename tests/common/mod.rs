@@ -151,6 +151,66 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// `GET path`, through the hang-guarded [`client`].
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        client().get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        client().delete(self.url(path)).send().await.unwrap()
+    }
+
+    /// `POST path` without a body (replay and other actions).
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        client().post(self.url(path)).send().await.unwrap()
+    }
+
+    /// `POST path` with `body` as `application/json`.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        client()
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a turn in the background, tagged with `request_id`, and returns once the server
+    /// logged accepting it: its session is busy when the caller goes on.
+    pub async fn start_turn(
+        &self,
+        path: &str,
+        request_id: &str,
+        body: serde_json::Value,
+    ) -> tokio::task::JoinHandle<reqwest::Response> {
+        let request = client()
+            .post(self.url(path))
+            .header("x-request-id", request_id)
+            .json(&body);
+        let turn = tokio::spawn(async move { request.send().await.unwrap() });
+        self.wait_for_log(&[request_id, "input accepted"]).await;
+        turn
+    }
+
+    /// POSTs `body` as JSON until the answer has `status` (a state the server reaches
+    /// asynchronously); None if it never did within the hang guard.
+    pub async fn post_json_until(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        status: u16,
+    ) -> Option<reqwest::Response> {
+        for _ in 0..400 {
+            let res = self.post_json(path, body).await;
+            if res.status() == status {
+                return Some(res);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -284,6 +344,14 @@ pub async fn error_of(res: reqwest::Response) -> (String, String) {
 
 /// The server still answers `/livez` with 200.
 pub async fn assert_alive(server: &Server) {
-    let res = client().get(server.url("/livez")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(server.get("/livez").await.status(), 200);
+}
+
+/// The `Retry-After` header in seconds (present and numeric, or the test fails).
+pub fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

@@ -37,6 +37,37 @@ fn text_delta(index: usize, text: &str) -> String {
     )
 }
 
+fn text_block_start(index: usize) -> String {
+    event(
+        "content_block_start",
+        &format!("{{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}"),
+    )
+}
+
+fn tool_use_start(index: usize, id: &str, name: &str) -> String {
+    event(
+        "content_block_start",
+        &format!("{{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{{\"type\":\"tool_use\",\"id\":\"{id}\",\"name\":\"{name}\",\"input\":{{}}}}}}"),
+    )
+}
+
+fn input_json_delta(index: usize, partial_json: &str) -> String {
+    event(
+        "content_block_delta",
+        &format!(
+            "{{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":{}}}}}",
+            q(partial_json)
+        ),
+    )
+}
+
+fn block_stop(index: usize) -> String {
+    event(
+        "content_block_stop",
+        &format!("{{\"type\":\"content_block_stop\",\"index\":{index}}}"),
+    )
+}
+
 fn finish(stop_reason: &str) -> Vec<String> {
     vec![
         event(
@@ -50,17 +81,11 @@ fn finish(stop_reason: &str) -> Vec<String> {
 fn text_stream(tokens: &[&str]) -> Vec<String> {
     let mut parts = vec![
         message_start(),
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-        ),
+        text_block_start(0),
         event("ping", r#"{"type": "ping"}"#),
     ];
     parts.extend(tokens.iter().map(|t| text_delta(0, t)));
-    parts.push(event(
-        "content_block_stop",
-        r#"{"type":"content_block_stop","index":0}"#,
-    ));
+    parts.push(block_stop(0));
     parts.extend(finish("end_turn"));
     parts
 }
@@ -216,44 +241,17 @@ async fn tool_use_blocks_are_sent_parsed_and_results_replayed() {
 async fn streamed_tool_use_input_json_is_assembled() {
     let mut parts = vec![
         message_start(),
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-        ),
+        text_block_start(0),
         text_delta(0, "Let me check."),
-        event(
-            "content_block_stop",
-            r#"{"type":"content_block_stop","index":0}"#,
-        ),
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}"#,
-        ),
-        event(
-            "content_block_delta",
-            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
-        ),
-        event(
-            "content_block_delta",
-            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"San Fra"}}"#,
-        ),
+        block_stop(0),
+        tool_use_start(1, "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather"),
+        input_json_delta(1, ""),
+        input_json_delta(1, r#"{"city": "San Fra"#),
         event("ping", r#"{"type": "ping"}"#),
-        event(
-            "content_block_delta",
-            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ncisco\"}"}}"#,
-        ),
-        event(
-            "content_block_stop",
-            r#"{"type":"content_block_stop","index":1}"#,
-        ),
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_02","name":"get_time","input":{}}}"#,
-        ),
-        event(
-            "content_block_stop",
-            r#"{"type":"content_block_stop","index":2}"#,
-        ),
+        input_json_delta(1, r#"ncisco"}"#),
+        block_stop(1),
+        tool_use_start(2, "toolu_02", "get_time"),
+        block_stop(2),
     ];
     parts.extend(finish("tool_use"));
     let server = Server::start(vec![Reply::sse(parts, End::Complete)]).await;
@@ -287,10 +285,7 @@ async fn streamed_tool_use_input_json_is_assembled() {
 async fn an_overloaded_error_event_mid_stream_is_overloaded_and_not_retried() {
     let parts = vec![
         message_start(),
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-        ),
+        text_block_start(0),
         text_delta(0, "Partial"),
         event(
             "error",

@@ -267,6 +267,13 @@ impl ComponentActor {
                                 retry_after: e.retry_after.unwrap_or_default(),
                             })
                         }
+                        Failure::Unavailable {
+                            component,
+                            retry_after,
+                        } => r.fail(RuntimeError::Unavailable {
+                            component: component.clone(),
+                            retry_after: *retry_after,
+                        }),
                         _ => r.fail(self.component_error(f.to_string())),
                     }
                 }

@@ -13,12 +13,6 @@ use woodwork_runtime::llm::{
 
 const KEY: &str = "sk-test-0123456789abcdef";
 
-fn completion(message: &str, finish: &str) -> String {
-    format!(
-        "{{\n  \"id\": \"chatcmpl-AZ9\",\n  \"object\": \"chat.completion\",\n  \"created\": 1718345013,\n  \"model\": \"gpt-test\",\n  \"choices\": [\n    {{\n      \"index\": 0,\n      \"message\": {message},\n      \"logprobs\": null,\n      \"finish_reason\": \"{finish}\"\n    }}\n  ],\n  \"usage\": {{\n    \"prompt_tokens\": 19,\n    \"completion_tokens\": 10,\n    \"total_tokens\": 29\n  }},\n  \"system_fingerprint\": \"fp_9cb5d38cf7\"\n}}\n"
-    )
-}
-
 fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
     let mut props = vec![
         ("api_key", secret(KEY)),

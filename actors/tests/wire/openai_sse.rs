@@ -66,3 +66,15 @@ pub fn tool_call_stream(id: &str, name: &str, arguments: &str) -> Vec<String> {
         "data: [DONE]\n\n".into(),
     ]
 }
+
+/// A whole (unstreamed) `chat.completion` body with `message` (a JSON object).
+pub fn completion(message: &str, finish: &str) -> String {
+    format!(
+        "{{\n  \"id\": \"chatcmpl-AZ9\",\n  \"object\": \"chat.completion\",\n  \"created\": 1718345013,\n  \"model\": \"gpt-test\",\n  \"choices\": [\n    {{\n      \"index\": 0,\n      \"message\": {message},\n      \"logprobs\": null,\n      \"finish_reason\": \"{finish}\"\n    }}\n  ],\n  \"usage\": {{\n    \"prompt_tokens\": 19,\n    \"completion_tokens\": 10,\n    \"total_tokens\": 29\n  }},\n  \"system_fingerprint\": \"fp_9cb5d38cf7\"\n}}\n"
+    )
+}
+
+/// A whole text answer.
+pub fn text_completion(text: &str) -> String {
+    completion(&format!(r#"{{"role":"assistant","content":{},"refusal":null}}"#, q(text)), "stop")
+}

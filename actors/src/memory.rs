@@ -168,7 +168,10 @@ mod tests {
             w.push(limits(3, 1000), &format!("q{i}"), &format!("a{i}"));
         }
         assert_eq!(w.len(), 3);
-        assert_eq!(w.render(), "[USER] q2\n[AI] a2\n[USER] q3\n[AI] a3\n[USER] q4\n[AI] a4\n");
+        assert_eq!(
+            w.render(),
+            "[USER] q2\n[AI] a2\n[USER] q3\n[AI] a3\n[USER] q4\n[AI] a4\n"
+        );
     }
 
     #[test]

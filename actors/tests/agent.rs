@@ -227,7 +227,10 @@ async fn ask_user_in_one_session_does_not_capture_another() {
         .await
         .unwrap();
     assert_eq!(other.text().as_deref(), Some("fresh"));
-    assert!(observations(&mut obs).await.is_empty(), "session b resumed a's loop");
+    assert!(
+        observations(&mut obs).await.is_empty(),
+        "session b resumed a's loop"
+    );
 }
 
 #[actix_rt::test]
@@ -257,7 +260,10 @@ async fn an_llm_and_an_agent_can_be_tools_and_get_the_inputs_as_text() {
     let r = rt.send(InputRequest::text("cli", "go")).await.unwrap();
     assert_eq!(r.text().as_deref(), Some("both done"));
     let seen = observations(&mut obs).await;
-    assert!(seen.contains(&"echo: summarise rust".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"echo: summarise rust".to_string()),
+        "{seen:?}"
+    );
     assert!(seen.contains(&"echo: plan a trip".to_string()), "{seen:?}");
 }
 
@@ -293,7 +299,10 @@ async fn the_step_limit_emits_agent_error() {
     .await
     .unwrap();
     let mut errors = rt.bus().subscribe(Some(EventType::AgentError), 16);
-    let e = rt.send(InputRequest::text("cli", "loop")).await.unwrap_err();
+    let e = rt
+        .send(InputRequest::text("cli", "loop"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("2 steps"), "{e}");
     let ev = errors.try_recv().unwrap();
     assert!(ev.payload["error"].as_str().unwrap().contains("max_steps"));
@@ -305,9 +314,15 @@ async fn the_step_limit_emits_agent_error() {
 #[actix_rt::test]
 async fn agent_model_calls_feed_the_llm_components_breaker() {
     let mut cfg = cfg_with(vec![error_entry("auth")], &[], vec![]);
-    let model = cfg.components.iter_mut().find(|c| c.name == "model").unwrap();
+    let model = cfg
+        .components
+        .iter_mut()
+        .find(|c| c.name == "model")
+        .unwrap();
     model.circuit_breaker.failure_threshold = 2;
-    let rt = Runtime::start(cfg, RuntimeOptions::default()).await.unwrap();
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
     for _ in 0..2 {
         let e = rt.send(InputRequest::text("cli", "x")).await.unwrap_err();
         assert!(e.to_string().contains("auth"), "{e}");

@@ -53,7 +53,13 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
             End::Complete,
         ),
         Reply::sse(
-            text_stream(&["Thought: I know it\n", "Final ", "Answer: ", "Paris ", "it is"]),
+            text_stream(&[
+                "Thought: I know it\n",
+                "Final ",
+                "Answer: ",
+                "Paris ",
+                "it is",
+            ]),
             End::Complete,
         ),
     ])
@@ -81,7 +87,9 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
         &[("cli", "agent"), ("agent", "out")],
     );
     cfg.path = dir.join("main.ww");
-    let rt = Runtime::start(cfg, RuntimeOptions::default()).await.unwrap();
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
     let events = rt
         .send_stream(InputRequest::text("cli", "What is the capital of France?"))
         .await
@@ -91,7 +99,12 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
     assert_eq!(response.text().as_deref(), Some("Paris it is"));
 
     let names: Vec<&str> = seen.iter().map(|e| e.event_type.as_str()).collect();
-    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap_or_else(|| panic!("no {n}: {names:?}"));
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("no {n}: {names:?}"))
+    };
     assert!(pos("agent.action") < pos("tool.call"));
     assert!(pos("tool.call") < pos("tool.observation"));
     assert!(pos("tool.observation") < pos("agent.step_complete"));
@@ -102,7 +115,7 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
     assert_eq!(obs.payload["tool"], "helper");
     assert_eq!(obs.payload["component_id"], "agent");
 
-    // Only the final answer streams, in index order, the last one final, ids shared.
+    // Only the final answer streams, in index order, closed by an empty final chunk, ids shared.
     let chunks: Vec<&Envelope> = seen
         .iter()
         .filter(|e| e.event_type == EventType::StreamChunk)
@@ -130,7 +143,10 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
     assert_eq!(reqs.len(), 2);
     let first = &reqs[0].body;
     let system = first["messages"][0]["content"].as_str().unwrap();
-    assert!(system.starts_with("Custom prompt. Tools:\n- helper (llm mock)"), "{system}");
+    assert!(
+        system.starts_with("Custom prompt. Tools:\n- helper (llm mock)"),
+        "{system}"
+    );
     assert!(system.contains("- ask_user"), "{system}");
     let tools: Vec<&str> = first["tools"]
         .as_array()
@@ -162,7 +178,9 @@ async fn dropping_the_event_stream_closes_the_provider_connection() {
         ],
         &[("model", "out")],
     );
-    let rt = Runtime::start(cfg, RuntimeOptions::default()).await.unwrap();
+    let rt = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .unwrap();
     let mut events = rt
         .send_stream(InputRequest::text("model", "hi"))
         .await
@@ -171,9 +189,7 @@ async fn dropping_the_event_stream_closes_the_provider_connection() {
     let first = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match events.next().await {
-                Some(RuntimeEvent::Event(e)) if e.event_type == EventType::StreamChunk => {
-                    return e
-                }
+                Some(RuntimeEvent::Event(e)) if e.event_type == EventType::StreamChunk => return e,
                 Some(RuntimeEvent::Event(_)) => continue,
                 other => panic!("expected a chunk, got {other:?}"),
             }
@@ -204,18 +220,27 @@ async fn llm_memory_is_per_session_bounded_and_freed_with_the_session() {
     let rt = Runtime::start(config(vec![mem, model], &[]), RuntimeOptions::default())
         .await
         .unwrap();
-    let sends = (0..3).flat_map(|t| ["a", "b"].map(|s| (s, t))).map(|(s, t)| {
-        let rt = rt.clone();
-        async move {
-            rt.send(InputRequest::text("model", format!("{s}{t}")).in_session(s))
-                .await
-                .unwrap()
-        }
-    });
+    let sends = (0..3)
+        .flat_map(|t| ["a", "b"].map(|s| (s, t)))
+        .map(|(s, t)| {
+            let rt = rt.clone();
+            async move {
+                rt.send(InputRequest::text("model", format!("{s}{t}")).in_session(s))
+                    .await
+                    .unwrap()
+            }
+        });
     futures_util::future::join_all(sends).await;
     for s in ["a", "b"] {
-        let h: Vec<String> = rt.session_history(s).into_iter().map(|m| m.content).collect();
-        assert_eq!(h, [format!("{s}1"), "ok".into(), format!("{s}2"), "ok".into()]);
+        let h: Vec<String> = rt
+            .session_history(s)
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(
+            h,
+            [format!("{s}1"), "ok".into(), format!("{s}2"), "ok".into()]
+        );
     }
     // The provider saw the window before each new input, and never the other session's turns.
     for req in server.requests() {
@@ -226,10 +251,12 @@ async fn llm_memory_is_per_session_bounded_and_freed_with_the_session() {
             .map(|m| m["content"].as_str().unwrap_or("").to_string())
             .collect();
         let session = &msgs.last().unwrap()[..1];
-        assert!(msgs
-            .iter()
-            .filter(|m| *m != "ok")
-            .all(|m| m.starts_with(session)), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .filter(|m| *m != "ok")
+                .all(|m| m.starts_with(session)),
+            "{msgs:?}"
+        );
         assert!(msgs.len() <= 5, "window bounded to 2 turns: {msgs:?}");
     }
     assert!(rt.end_session("a").await);

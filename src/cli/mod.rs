@@ -5,6 +5,7 @@ pub mod diff;
 pub mod fmt;
 pub mod graph;
 pub mod output;
+pub mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print components and routes.
     Graph(GraphArgs),
+    /// Talk to the file's `input command_line` on this terminal.
+    Run(run::RunArgs),
 }
 
 /// Output of `check`.

@@ -49,9 +49,7 @@ impl AnswerFilter {
                     return None;
                 }
                 let t = self.buf.trim_start();
-                let formatted = MARKERS
-                    .iter()
-                    .any(|m| t.starts_with(m) || m.starts_with(t));
+                let formatted = MARKERS.iter().any(|m| t.starts_with(m) || m.starts_with(t));
                 if !formatted && !t.is_empty() {
                     self.mode = Mode::Plain;
                     return Some(std::mem::take(&mut self.buf));

@@ -21,14 +21,15 @@ pub struct LlmBehaviour {
 }
 
 impl LlmBehaviour {
-    pub fn new(cell: &Arc<ComponentCell>, services: &Arc<Services>) -> Result<LlmBehaviour, String> {
+    pub fn new(
+        cell: &Arc<ComponentCell>,
+        services: &Arc<Services>,
+    ) -> Result<LlmBehaviour, String> {
         let model = cell
             .model
             .clone()
             .ok_or_else(|| format!("llm `{}` has no model", cell.name))?;
-        let memory = MemoryRef::of(&cell.spec, |n| {
-            services.router.lookup(n).map(|c| &*c.spec)
-        })?;
+        let memory = MemoryRef::of(&cell.spec, |n| services.router.lookup(n).map(|c| &*c.spec))?;
         Ok(LlmBehaviour {
             model,
             streaming: cell.spec.streaming.unwrap_or(true),

@@ -1,5 +1,5 @@
 //! Calling a model for a component, streaming its text deltas as `stream.chunk` envelopes in index
-//! order (the last one `is_final`), then `stream.completed` / `stream.failed`: to the caller's
+//! order as they arrive (closed by an empty chunk marked `is_final`), then `stream.completed` / `stream.failed`: to the caller's
 //! event stream (`Runtime::send_stream`, SSE, `run`) and to the `output console` components the
 //! component routes to, which print them as they arrive. Streams only when the caller asked for
 //! events; agents stream only their final answer ([`AnswerFilter`]).
@@ -86,23 +86,21 @@ struct Forwarder<'a> {
     component: &'a Arc<str>,
     stream_id: Arc<str>,
     index: u32,
-    held: Option<String>,
 }
 
 impl Forwarder<'_> {
-    /// Sends the previous piece (one is held back so the last can be marked `is_final`).
+    /// Sends a piece at once (no holding back: a token reaches the reader as soon as it exists).
     async fn piece(&mut self, text: String) {
         if text.is_empty() {
             return;
         }
-        if let Some(prev) = self.held.replace(text) {
-            self.chunk(prev, false).await;
-        }
+        self.chunk(text, false).await;
     }
 
+    /// Closes a stream that sent anything with an empty chunk marked `is_final`.
     async fn finish(&mut self) {
-        if let Some(last) = self.held.take() {
-            self.chunk(last, true).await;
+        if self.index > 0 {
+            self.chunk(String::new(), true).await;
         }
     }
 
@@ -141,7 +139,6 @@ pub async fn call_model(
         component,
         stream_id: Arc::from(MessageId::next().to_string()),
         index: 0,
-        held: None,
     };
     let mut filter = answer_only.then(AnswerFilter::default);
     let chat = model.chat(request, Some(tx));

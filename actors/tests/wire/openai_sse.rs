@@ -76,5 +76,11 @@ pub fn completion(message: &str, finish: &str) -> String {
 
 /// A whole text answer.
 pub fn text_completion(text: &str) -> String {
-    completion(&format!(r#"{{"role":"assistant","content":{},"refusal":null}}"#, q(text)), "stop")
+    completion(
+        &format!(
+            r#"{{"role":"assistant","content":{},"refusal":null}}"#,
+            q(text)
+        ),
+        "stop",
+    )
 }

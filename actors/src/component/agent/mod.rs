@@ -147,9 +147,10 @@ fn begin(s: &Shared, parent: &Envelope, emitter: &Emitter) -> (Vec<ChatMessage>,
     if in_turn {
         if let Some(p) = s.services.sessions.resume(&parent.session_id, &s.name) {
             let mut messages = p.messages;
-            emitter.emit(EventType::ToolObservation, || {
-                json!({ "tool": ASK_USER, "observation": text, "step": p.step })
-            });
+            emitter.emit(
+                EventType::ToolObservation,
+                || json!({ "tool": ASK_USER, "observation": text, "step": p.step }),
+            );
             push_observation(&mut messages, &p.call, p.native, &text);
             emitter.emit(EventType::AgentStepComplete, || json!({ "step": p.step }));
             return (messages, p.step + 1, p.input);
@@ -217,9 +218,10 @@ async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produ
         if calls.is_empty() {
             if let Some(problem) = &parsed.malformed {
                 let observation = format!("error: {problem}");
-                emitter.emit(EventType::ToolObservation, || {
-                    json!({ "tool": null, "observation": observation, "step": step })
-                });
+                emitter.emit(
+                    EventType::ToolObservation,
+                    || json!({ "tool": null, "observation": observation, "step": step }),
+                );
                 messages.push(ChatMessage::new(Role::Assistant, resp.text));
                 messages.push(ChatMessage::new(
                     Role::User,
@@ -282,9 +284,10 @@ async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produ
             } else {
                 s.tools.call(&s.services.router, call, &parent).await
             };
-            emitter.emit(EventType::ToolObservation, || {
-                json!({ "tool": call.tool, "observation": observation, "step": step })
-            });
+            emitter.emit(
+                EventType::ToolObservation,
+                || json!({ "tool": call.tool, "observation": observation, "step": step }),
+            );
             push_observation(&mut messages, call, native, &observation);
         }
         emitter.emit(EventType::AgentStepComplete, || json!({ "step": step }));

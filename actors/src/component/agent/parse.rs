@@ -52,7 +52,8 @@ pub fn parse_reply(text: &str) -> ParsedReply {
         ));
         return out;
     };
-    let mut de = serde_json::Deserializer::from_str(&rest[start..]).into_iter::<serde_json::Value>();
+    let mut de =
+        serde_json::Deserializer::from_str(&rest[start..]).into_iter::<serde_json::Value>();
     match de.next() {
         Some(Ok(v)) => match v.get("tool").and_then(|t| t.as_str()) {
             Some(tool) if !tool.trim().is_empty() => {

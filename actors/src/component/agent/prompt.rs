@@ -11,7 +11,8 @@ pub const DEFAULT_PROMPT: &str = include_str!("../../../../config/prompts/agent.
 /// Largest prompt file read (a prompt, not a corpus).
 const MAX_PROMPT_FILE: u64 = 1 << 20;
 
-const PLANNING: &str = "\n\nBefore your first action, write a short numbered plan on lines that start with `Plan:`; \
+const PLANNING: &str =
+    "\n\nBefore your first action, write a short numbered plan on lines that start with `Plan:`; \
 then follow it step by step, revising it when an observation changes what you know.\n";
 
 /// The prompt template of `spec`: its own text, a file's, or the default.

@@ -1,6 +1,8 @@
 //! `woodwork-actors`: the command line.
 
 mod cli;
+mod logging;
+mod server;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -12,5 +14,6 @@ fn main() -> ExitCode {
         cli::Command::Fmt(a) => cli::fmt::run(a),
         cli::Command::Graph(a) => cli::graph::run(a),
         cli::Command::Run(a) => cli::run::run(a),
+        cli::Command::Serve(a) => cli::serve::run(a),
     }
 }

@@ -46,7 +46,12 @@ async fn an_agent_tool_call_and_streamed_answer_arrive_as_sse_events() {
     let provider = wire::Server::start(vec![
         wire::Reply::sse(step1, wire::End::Complete),
         wire::Reply::sse(
-            text_stream(&["Thought: got it\n", "Final Answer: ", "Paris, ", "of course"]),
+            text_stream(&[
+                "Thought: got it\n",
+                "Final Answer: ",
+                "Paris, ",
+                "of course",
+            ]),
             wire::End::Complete,
         ),
     ])
@@ -77,7 +82,12 @@ async fn an_agent_tool_call_and_streamed_answer_arrive_as_sse_events() {
         ("stream.chunk", "agent.response"),
         ("agent.response", "done"),
     ] {
-        assert!(pos(pair.0) < pos(pair.1), "{} before {}: {names:?}", pair.0, pair.1);
+        assert!(
+            pos(pair.0) < pos(pair.1),
+            "{} before {}: {names:?}",
+            pair.0,
+            pair.1
+        );
     }
     assert_eq!(*names.last().unwrap(), "done");
     let (_, thought) = &events[pos("agent.thought")];

@@ -35,12 +35,21 @@ pub enum Member<T> {
 }
 
 impl<T> Member<T> {
+    /// The element, or `None` for a comment.
     pub fn item(&self) -> Option<&T> {
         match self {
             Member::Item { value, .. } => Some(value),
             Member::Comment { .. } => None,
         }
     }
+}
+
+/// Items of a sequence, mutably (lowering moves strings out of the tree instead of copying).
+pub fn items_mut<T>(members: &mut [Member<T>]) -> impl Iterator<Item = &mut T> {
+    members.iter_mut().filter_map(|m| match m {
+        Member::Item { value, .. } => Some(value),
+        Member::Comment { .. } => None,
+    })
 }
 
 /// Items of a sequence, skipping comments.
@@ -54,6 +63,7 @@ pub struct File {
 }
 
 impl File {
+    /// Declarations in source order, comments skipped.
     pub fn decls(&self) -> impl Iterator<Item = &Decl> {
         items(&self.members)
     }
@@ -77,6 +87,7 @@ pub struct Block {
 }
 
 impl Block {
+    /// Entries in source order, comments skipped.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         items(&self.members)
     }
@@ -98,6 +109,9 @@ pub struct Val {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ValKind {
+    /// A string without `${VAR}` parts (the common case, kept in one allocation).
+    Text(String),
+    /// A string with `${VAR}` interpolation.
     Str(Vec<StrPart>),
     Int(i64),
     /// The value and its source text (kept by `fmt`).
@@ -115,11 +129,15 @@ pub enum ValKind {
     List(Vec<Member<Val>>),
     Map(Block),
     /// A nested typed block `redis { … }` or `kind type { … }`.
-    Typed {
-        kind: Option<Ident>,
-        type_name: Ident,
-        body: Block,
-    },
+    Typed(Box<TypedBlock>),
     /// A value that failed to parse; its diagnostic is already reported.
     Invalid,
+}
+
+/// `redis { … }` or `kind type { … }` as a value (boxed: rare, and it would make every value larger).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypedBlock {
+    pub kind: Option<Ident>,
+    pub type_name: Ident,
+    pub body: Block,
 }

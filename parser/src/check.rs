@@ -14,6 +14,11 @@ use std::path::Path;
 /// Largest file `check` reads (bytes): far above any real config, small enough to stay fast.
 pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
+/// Most diagnostics reported for one file; hostile input cannot make `check` print (or keep)
+/// millions of them.
+pub const MAX_DIAGNOSTICS: usize = 1000;
+
+/// See [`crate::check_source`].
 pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckReport {
     let report = |diagnostics: Vec<Diagnostic>, config: Option<Config>| CheckReport {
         config,
@@ -48,13 +53,14 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
         None
     };
     let idx = LineIndex::new(source);
-    let (file, mut diags) = crate::parse::parse(source, &idx);
+    let (mut file, mut diags) = crate::parse::parse(source, &idx);
 
     // Names: duplicates and reserved words.
-    let mut declared: HashMap<String, Declared> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut drafts = Vec::new();
-    for decl in file.decls() {
+    let count = file.members.len();
+    let mut declared: HashMap<String, Declared> = HashMap::with_capacity(count);
+    let mut names: Vec<String> = Vec::with_capacity(count);
+    let mut drafts = Vec::with_capacity(count);
+    for decl in crate::ast::items_mut(&mut file.members) {
         let name = &decl.name.text;
         if ["true", "false", "null"]
             .iter()
@@ -97,12 +103,25 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
             },
         );
         names.push(name.clone());
-        if let Class::Supported(schema) = class {
+        // Past the diagnostic limit, declarations are still named (for references) but not lowered.
+        if let (Class::Supported(schema), true) = (class, diags.len() <= MAX_DIAGNOSTICS) {
             drafts.push(lower(decl, schema, &idx, env_source.as_ref(), &mut diags));
         }
     }
     let resolved = resolve(drafts, &declared, &names, &idx, &mut diags);
     diags.sort_by_key(|d| (d.span.start, d.severity));
+    if diags.len() > MAX_DIAGNOSTICS {
+        let dropped = diags.len() - MAX_DIAGNOSTICS;
+        diags.truncate(MAX_DIAGNOSTICS);
+        diags.push(
+            Diagnostic::error(
+                "too-many-errors",
+                idx.span(crate::source::Range::new(source.len(), source.len())),
+                format!("{dropped} more diagnostics are not shown"),
+            )
+            .help("fix the problems above and check again"),
+        );
+    }
     let has_errors = diags.iter().any(Diagnostic::is_error);
     let config = (!has_errors).then(|| Config {
         path: path.to_path_buf(),
@@ -113,6 +132,7 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
     report(diags, config)
 }
 
+/// See [`crate::check_file`].
 pub fn check_file(path: &Path, opts: &CheckOptions) -> CheckReport {
     let fail = |msg: String, help: &str| CheckReport {
         config: None,

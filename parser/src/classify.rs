@@ -14,6 +14,7 @@ pub enum Class {
     Rejected,
 }
 
+/// Resolves a declaration's (kind, type), reporting unknown, ambiguous and unsupported ones.
 pub fn classify(decl: &Decl, idx: &LineIndex, diags: &mut Vec<Diagnostic>) -> Class {
     let ty = decl.type_name.text.as_str();
     let Some(kind_ident) = &decl.kind else {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Lowers the common keys of one component, reporting into `diags`.
 pub struct CommonLowerer<'a, 'b> {
     pub idx: &'a LineIndex<'a>,
     pub diags: &'b mut Vec<Diagnostic>,
@@ -35,8 +36,7 @@ impl CommonLowerer<'_, '_> {
         let one = |this: &mut Self, e: &Val| -> Option<(String, Range)> {
             match &e.kind {
                 ValKind::Ref(n) => Some((n.clone(), e.range)),
-                ValKind::Str(parts) => {
-                    let text = crate::strings::is_plain(parts).unwrap_or("");
+                ValKind::Text(text) => {
                     this.error(
                         "wrong-type",
                         e.range,
@@ -245,6 +245,7 @@ impl CommonLowerer<'_, '_> {
         })
     }
 
+    /// `streaming: true|false`.
     pub fn streaming(&mut self, value: &Value, v: &Val) -> Option<bool> {
         match value {
             Value::Bool(b) => Some(*b),
@@ -264,6 +265,7 @@ impl CommonLowerer<'_, '_> {
         }
     }
 
+    /// `timeout: <seconds>` (integer or float, > 0).
     pub fn timeout(&mut self, value: &Value, v: &Val) -> Option<Duration> {
         match secs(value) {
             Ok(Some(s)) if s > 0.0 && s < 1.0e9 => Some(Duration::from_secs_f64(s)),
@@ -283,6 +285,7 @@ impl CommonLowerer<'_, '_> {
         }
     }
 
+    /// `session_policy: enqueue|reject`.
     pub fn session_policy(&mut self, value: &Value, v: &Val) -> SessionPolicy {
         match enum_text(value) {
             Some("enqueue") => SessionPolicy::Enqueue,
@@ -301,7 +304,7 @@ impl CommonLowerer<'_, '_> {
     }
 
     /// `supervision: { strategy, restart, max_restarts, within_s, backoff_min_ms, backoff_max_ms }`.
-    pub fn supervision(&mut self, value: &Value, v: &Val) -> SupervisionSpec {
+    pub fn supervision(&mut self, value: Value, v: &Val) -> SupervisionSpec {
         let mut spec = SupervisionSpec::default();
         let Some(m) = self.map(
             "supervision",
@@ -384,7 +387,7 @@ impl CommonLowerer<'_, '_> {
     }
 
     /// `circuit_breaker: { failure_threshold, reset_timeout_s, success_threshold, call_timeout_s }`.
-    pub fn breaker(&mut self, value: &Value, v: &Val) -> BreakerSpec {
+    pub fn breaker(&mut self, value: Value, v: &Val) -> BreakerSpec {
         let mut spec = BreakerSpec::default();
         let Some(m) = self.map(
             "circuit_breaker",
@@ -428,20 +431,19 @@ impl CommonLowerer<'_, '_> {
     fn map(
         &mut self,
         key: &str,
-        value: &Value,
+        value: Value,
         v: &Val,
         known: &[&str],
     ) -> Option<BTreeMap<String, Value>> {
-        let Value::Map(m) = value else {
+        let Value::Map(mut m) = value else {
             self.error(
                 "wrong-type",
                 v.range,
-                format!("`{key}` expects a map, found {}", describe(value)),
+                format!("`{key}` expects a map, found {}", describe(&value)),
                 format!("write `{key}: {{ {}: … }}`", known[0]),
             );
             return None;
         };
-        let mut m = m.clone();
         m.retain(|k, _| {
             if known.contains(&k.as_str()) {
                 return true;

@@ -12,6 +12,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The word printed before `[code]`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -34,6 +35,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A new error at `span`; add labels and help with the builder methods.
     pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -45,6 +47,7 @@ impl Diagnostic {
         }
     }
 
+    /// A new warning at `span`.
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
@@ -59,16 +62,19 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a secondary label.
     pub fn label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.labels.push((span, text.into()));
         self
     }
 
+    /// Sets the help line (every diagnostic has one).
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(text.into());
         self
     }
 
+    /// True for errors (which make `check` fail).
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

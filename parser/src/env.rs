@@ -34,6 +34,7 @@ impl EnvSource {
         EnvSource { vars }
     }
 
+    /// The value of a variable, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }

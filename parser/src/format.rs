@@ -15,6 +15,7 @@ use crate::strings::{encode, is_var_name, StrPart};
 pub const INLINE_WIDTH: usize = 80;
 const INDENT: &str = "    ";
 
+/// See [`crate::format_source`].
 pub fn format_source(source: &str) -> Result<String, Vec<Diagnostic>> {
     if source.len() > crate::MAX_FILE_BYTES {
         return Err(vec![Diagnostic::error(
@@ -173,11 +174,12 @@ fn value(v: &Val, level: usize, out: &mut String) {
             }
             block(b, level, out);
         }
-        ValKind::Typed {
-            kind,
-            type_name,
-            body,
-        } => {
+        ValKind::Typed(t) => {
+            let TypedBlock {
+                kind,
+                type_name,
+                body,
+            } = &**t;
             if let Some(k) = kind {
                 out.push_str(&k.text);
                 out.push(' ');
@@ -241,6 +243,7 @@ fn seq<T>(
 /// The one-line text of a scalar value; `None` for lists, maps and typed blocks.
 fn scalar(v: &Val) -> Option<String> {
     Some(match &v.kind {
+        ValKind::Text(text) => crate::strings::encode_text(text),
         ValKind::Str(parts) => encode(parts),
         ValKind::Int(i) => i.to_string(),
         ValKind::Float(_, raw) => raw.clone(),
@@ -252,7 +255,7 @@ fn scalar(v: &Val) -> Option<String> {
         },
         ValKind::Ref(name) => name.clone(),
         ValKind::Invalid => String::new(),
-        ValKind::List(_) | ValKind::Map(_) | ValKind::Typed { .. } => return None,
+        ValKind::List(_) | ValKind::Map(_) | ValKind::Typed(_) => return None,
     })
 }
 

@@ -12,6 +12,7 @@ pub enum GraphFormat {
 }
 
 impl GraphFormat {
+    /// Parses `text`, `dot`, `mermaid` or `json`.
     pub fn parse(s: &str) -> Option<GraphFormat> {
         match s {
             "text" => Some(GraphFormat::Text),
@@ -39,6 +40,7 @@ fn tools(config: &Config) -> Vec<(&str, String)> {
     out
 }
 
+/// Renders components, routes (explicit and inferred) and tool uses.
 pub fn render(config: &Config, format: GraphFormat) -> String {
     match format {
         GraphFormat::Text => text(config),

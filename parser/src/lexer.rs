@@ -141,20 +141,55 @@ fn continues_word(rest: &str) -> bool {
     }
 }
 
-/// Tokenizes `src`. The result always ends with one `Eof` token.
-pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
-    let mut toks = Vec::with_capacity(src.len() / 4 + 1);
-    let mut errs = Vec::new();
-    let bytes = src.as_bytes();
-    let mut pos = 0;
-    while pos < bytes.len() {
+/// Most lexing problems recorded per file; past this, bad bytes still become `Error` tokens.
+pub const MAX_LEX_ERRORS: usize = 100;
+
+/// A streaming tokenizer: the parser pulls tokens one at a time, so memory stays small whatever
+/// the input (no token vector proportional to the file).
+pub struct Lexer<'a> {
+    src: &'a str,
+    pos: usize,
+    pub errors: Vec<LexError>,
+    /// Errors beyond [`MAX_LEX_ERRORS`], counted but not kept.
+    pub dropped_errors: usize,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`.
+    pub fn new(src: &'a str) -> Lexer<'a> {
+        Lexer {
+            src,
+            pos: 0,
+            errors: Vec::new(),
+            dropped_errors: 0,
+        }
+    }
+
+    fn error(&mut self, e: LexError) {
+        if self.errors.len() < MAX_LEX_ERRORS {
+            self.errors.push(e);
+        } else {
+            self.dropped_errors += 1;
+        }
+    }
+
+    /// The next token; `Eof` forever at the end.
+    pub fn next_token(&mut self) -> Token {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        while self.pos < bytes.len() && matches!(bytes[self.pos], b' ' | b'\t' | b'\r') {
+            self.pos += 1;
+        }
+        let pos = self.pos;
+        if pos >= bytes.len() {
+            return Token {
+                tok: Tok::Eof,
+                range: Range::new(src.len(), src.len()),
+            };
+        }
         let b = bytes[pos];
         let rest = &src[pos..];
         let (tok, len) = match b {
-            b' ' | b'\t' | b'\r' => {
-                pos += 1;
-                continue;
-            }
             b'\n' => (Tok::Newline, 1),
             b'=' => (Tok::Eq, 1),
             b':' => (Tok::Colon, 1),
@@ -168,7 +203,7 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
             b'"' | b'\'' => match string_len(rest, b) {
                 Ok(len) => (Tok::Str, len),
                 Err(len) => {
-                    errs.push(LexError {
+                    self.error(LexError {
                         code: "unterminated-string",
                         range: Range::new(pos, pos + len),
                         message: "this string is never closed".into(),
@@ -184,7 +219,7 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
                 Ok((_, text)) => (Tok::Env, text.len()),
                 Err(_) => {
                     let len = word(rest).map_or(1, |(_, w)| w.len());
-                    errs.push(LexError {
+                    self.error(LexError {
                         code: "invalid-variable",
                         range: Range::new(pos, pos + len),
                         message: "`$` must start an environment variable".into(),
@@ -206,9 +241,14 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
             },
             b'.' | b'/' | b'~' => (Tok::Word, word(rest).map_or(1, |(_, w)| w.len())),
             _ => {
+                // A run of unexpected characters is one token and one diagnostic.
+                let len = rest
+                    .char_indices()
+                    .find(|(_, c)| c.is_ascii() && !is_unexpected(*c))
+                    .map_or(rest.len(), |(i, _)| i)
+                    .max(rest.chars().next().map_or(1, char::len_utf8));
                 let ch = rest.chars().next().unwrap_or('?');
-                let len = ch.len_utf8();
-                errs.push(LexError {
+                self.error(LexError {
                     code: "unexpected-character",
                     range: Range::new(pos, pos + len),
                     message: format!("unexpected character {ch:?}"),
@@ -217,22 +257,58 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
                 (Tok::Error, len)
             }
         };
-        let len = len.max(1);
-        toks.push(Token {
-            tok,
-            range: Range::new(pos, pos + len),
-        });
-        pos += len;
+        let mut end = pos + len.max(1);
         // Never split a character, whatever the recogniser returned.
-        while pos < bytes.len() && !src.is_char_boundary(pos) {
-            pos += 1;
+        while end < bytes.len() && !src.is_char_boundary(end) {
+            end += 1;
+        }
+        self.pos = end.min(bytes.len());
+        Token {
+            tok,
+            range: Range::new(pos, self.pos),
         }
     }
-    toks.push(Token {
-        tok: Tok::Eof,
-        range: Range::new(src.len(), src.len()),
-    });
-    (toks, errs)
+}
+
+/// ASCII characters that start no token.
+fn is_unexpected(c: char) -> bool {
+    !(c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            ' ' | '\t'
+                | '\r'
+                | '\n'
+                | '='
+                | ':'
+                | ','
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '#'
+                | '/'
+                | '"'
+                | '\''
+                | '$'
+                | '-'
+                | '_'
+                | '.'
+                | '~'
+        ))
+}
+
+/// Tokenizes all of `src` (tests and benchmarks; the parser streams). Ends with one `Eof`.
+pub fn lex(src: &str) -> (Vec<Token>, Vec<LexError>) {
+    let mut lexer = Lexer::new(src);
+    let mut toks = Vec::new();
+    loop {
+        let t = lexer.next_token();
+        toks.push(t);
+        if t.tok == Tok::Eof {
+            break;
+        }
+    }
+    (toks, lexer.errors)
 }
 
 fn comment_len(rest: &str) -> usize {

@@ -63,14 +63,17 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// True when any diagnostic is an error (then `config` is `None`).
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
+    /// Number of errors.
     pub fn errors(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
+    /// Number of warnings.
     pub fn warnings(&self) -> usize {
         self.diagnostics.len() - self.errors()
     }
@@ -82,6 +85,9 @@ impl CheckReport {
 
     /// Every diagnostic, rustc-style, separated by blank lines, then a count line when any.
     pub fn render_text(&self) -> String {
+        if self.diagnostics.is_empty() {
+            return String::new();
+        }
         let idx = source::LineIndex::new(&self.source);
         let file = self.display_path();
         let mut out = String::new();

@@ -1,7 +1,7 @@
 //! One supported declaration to a [`Component`]: schema keys checked and defaulted, common keys
 //! lowered into typed fields, references collected for resolution.
 
-use crate::ast::{Decl, Entry};
+use crate::ast::{Decl, Entry, Ident, Val};
 use crate::common::CommonLowerer;
 use crate::diagnostic::Diagnostic;
 use crate::env::EnvSource;
@@ -9,8 +9,8 @@ use crate::model::*;
 use crate::schema::{self, Default as Def, TypeSchema, COMMON_KEYS};
 use crate::source::{LineIndex, Range};
 use crate::typecheck::TypeChecker;
-use crate::values::{duplicate_key, Converter, RefUse};
-use std::collections::{BTreeMap, HashMap};
+use crate::values::{duplicate_key, Converter, RefUse, SeenKeys};
+use std::collections::BTreeMap;
 
 /// A lowered component with what resolution still needs.
 pub struct Draft {
@@ -22,15 +22,18 @@ pub struct Draft {
     pub name_range: Range,
 }
 
+/// Lowers one supported declaration; problems go to `diags`, the draft is returned regardless.
 pub fn lower(
-    decl: &Decl,
+    decl: &mut Decl,
     schema: &'static TypeSchema,
     idx: &LineIndex,
     env: Option<&EnvSource>,
     diags: &mut Vec<Diagnostic>,
 ) -> Draft {
+    let name = decl.name.text.clone();
+    let name_range = decl.name.range;
     let mut comp = Component {
-        name: decl.name.text.clone(),
+        name: name.clone(),
         kind: schema.kind,
         type_name: schema.type_name.to_string(),
         span: idx.span(decl.range),
@@ -46,17 +49,26 @@ pub fn lower(
     };
     let mut refs: Vec<RefUse> = Vec::new();
     let mut to = Vec::new();
-    let mut seen: HashMap<&str, Range> = HashMap::new();
+    let mut seen = SeenKeys::default();
 
-    for entry in decl.body.entries() {
-        let key = canonical_key(schema, &entry.key.text);
-        if let Some(first) = seen.get(key) {
-            diags.push(duplicate_key(idx, &entry.key.text, entry.key.range, *first));
+    for entry in crate::ast::items_mut(&mut decl.body.members) {
+        if diags.len() > crate::check::MAX_DIAGNOSTICS {
+            break;
+        }
+        let Entry {
+            key: key_ident,
+            value: val,
+            ..
+        } = entry;
+        let key_ident: &Ident = key_ident;
+        let key = canonical_key(schema, &key_ident.text);
+        if let Some(first) = seen.first(key) {
+            diags.push(duplicate_key(idx, &key_ident.text, key_ident.range, first));
             continue;
         }
-        seen.insert(key, entry.key.range);
+        seen.insert(key, key_ident.range);
         if key == "to" {
-            to = CommonLowerer { idx, diags }.to(&entry.value);
+            to = CommonLowerer { idx, diags }.to(val);
             continue;
         }
         let spec = schema.key(key);
@@ -69,10 +81,11 @@ pub fn lower(
             refs: std::mem::take(&mut refs),
             unset: Vec::new(),
             invalid: false,
-            key: key.to_string(),
+            key,
         };
         let refs_from = conv.refs.len();
-        let value = conv.value(&entry.value, secret, env_secret);
+        let value = conv.value(val, secret, env_secret);
+        let val: &Val = val;
         let (unset, invalid) = (std::mem::take(&mut conv.unset), conv.invalid);
         refs = conv.refs;
         if invalid {
@@ -82,41 +95,36 @@ pub fn lower(
         if !unset.is_empty() {
             refs.truncate(refs_from);
             let required = spec.is_some_and(|s| s.required);
-            report_unset(idx, diags, key, &decl.name.text, required, &unset);
+            report_unset(idx, diags, key, &name, required, &unset);
             continue;
         }
         if COMMON_KEYS.contains(&key) {
             refs.truncate(refs_from);
-            common(&mut comp, key, &value, entry, idx, diags);
+            common(&mut comp, key, value, val, idx, diags);
             continue;
         }
         match spec {
             Some(spec) => {
-                let checked = TypeChecker { idx, diags }.check(
-                    spec,
-                    value,
-                    &entry.value,
-                    &mut refs,
-                    refs_from,
-                );
+                let checked =
+                    TypeChecker { idx, diags }.check(spec, value, val, &mut refs, refs_from);
                 if let Some(v) = checked {
                     comp.props.insert(key.to_string(), v);
                 }
             }
             None => {
-                unknown_key(schema, entry, idx, diags);
+                unknown_key(schema, key_ident, idx, diags);
                 comp.props.insert(key.to_string(), value);
             }
         }
     }
 
-    key_extra_rules(schema, decl, &comp, idx, diags);
+    key_extra_rules(schema, &seen, name_range, &comp, idx, diags);
     let mut implicit_model = None;
     for spec in schema.keys {
         if comp.props.contains_key(spec.name) {
             continue;
         }
-        let given = seen.contains_key(spec.name);
+        let given = seen.contains(spec.name);
         if spec.required {
             if given {
                 continue; // given but invalid or unset: reported above
@@ -130,10 +138,10 @@ pub fn lower(
             diags.push(
                 Diagnostic::error(
                     "missing-key",
-                    idx.span(decl.name.range),
+                    idx.span(name_range),
                     format!(
                         "`{}` ({} {}) has no `{}`",
-                        decl.name.text, schema.kind, schema.type_name, spec.name
+                        name, schema.kind, schema.type_name, spec.name
                     ),
                 )
                 .primary(format!("`{}` is required here", spec.name))
@@ -149,10 +157,7 @@ pub fn lower(
         };
         comp.props.insert(spec.name.to_string(), default);
     }
-    if schema.kind == Kind::Agent
-        && !comp.props.contains_key("tools")
-        && !seen.contains_key("tools")
-    {
+    if schema.kind == Kind::Agent && !comp.props.contains_key("tools") && !seen.contains("tools") {
         comp.props.insert("tools".into(), Value::List(Vec::new()));
     }
     Draft {
@@ -160,7 +165,7 @@ pub fn lower(
         refs,
         to,
         implicit_model,
-        name_range: decl.name.range,
+        name_range,
     }
 }
 
@@ -212,8 +217,13 @@ fn report_unset(
     }
 }
 
-fn unknown_key(schema: &TypeSchema, entry: &Entry, idx: &LineIndex, diags: &mut Vec<Diagnostic>) {
-    let key = entry.key.text.as_str();
+fn unknown_key(
+    schema: &TypeSchema,
+    key_ident: &Ident,
+    idx: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let key = key_ident.text.as_str();
     let known: Vec<&str> = schema
         .keys
         .iter()
@@ -241,7 +251,7 @@ fn unknown_key(schema: &TypeSchema, entry: &Entry, idx: &LineIndex, diags: &mut 
     diags.push(
         Diagnostic::warning(
             "unknown-key",
-            idx.span(entry.key.range),
+            idx.span(key_ident.range),
             format!(
                 "`{key}` is not a key of `{} {}`; it is passed on unchecked",
                 schema.kind, schema.type_name
@@ -255,21 +265,20 @@ fn unknown_key(schema: &TypeSchema, entry: &Entry, idx: &LineIndex, diags: &mut 
 fn common(
     comp: &mut Component,
     key: &str,
-    value: &Value,
-    entry: &Entry,
+    value: Value,
+    v: &Val,
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut c = CommonLowerer { idx, diags };
-    let v = &entry.value;
     match key {
-        "hooks" => comp.hooks = c.hooks(key, value, v),
-        "pipes" => comp.pipes = c.hooks(key, value, v),
-        "streaming" => comp.streaming = c.streaming(value, v),
+        "hooks" => comp.hooks = c.hooks(key, &value, v),
+        "pipes" => comp.pipes = c.hooks(key, &value, v),
+        "streaming" => comp.streaming = c.streaming(&value, v),
         "supervision" => comp.supervision = c.supervision(value, v),
         "circuit_breaker" => comp.circuit_breaker = c.breaker(value, v),
-        "timeout" => comp.timeout = c.timeout(value, v),
-        "session_policy" => comp.session_policy = c.session_policy(value, v),
+        "timeout" => comp.timeout = c.timeout(&value, v),
+        "session_policy" => comp.session_policy = c.session_policy(&value, v),
         _ => {}
     }
 }
@@ -277,21 +286,21 @@ fn common(
 /// Rules across keys.
 fn key_extra_rules(
     schema: &TypeSchema,
-    decl: &Decl,
+    seen: &SeenKeys,
+    name_range: Range,
     comp: &Component,
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
     if schema.kind == Kind::Mcp {
-        let given = decl
-            .body
-            .entries()
-            .any(|e| matches!(e.key.text.as_str(), "command" | "url" | "server"));
+        let given = ["command", "url", "server"]
+            .iter()
+            .any(|k| seen.contains(k));
         if !given {
             diags.push(
                 Diagnostic::error(
                     "missing-key",
-                    idx.span(decl.name.range),
+                    idx.span(name_range),
                     format!("`{}` (mcp server) says neither how to start it nor where it is", comp.name),
                 )
                 .primary("needs `command`, `url` or `server`")
@@ -303,7 +312,7 @@ fn key_extra_rules(
             diags.push(
                 Diagnostic::error(
                     "invalid-value",
-                    idx.span(decl.name.range),
+                    idx.span(name_range),
                     format!("`{}` (mcp server) has both `command` and `url`", comp.name),
                 )
                 .primary("choose one transport")
@@ -320,7 +329,7 @@ fn key_extra_rules(
         diags.push(
             Diagnostic::error(
                 "invalid-value",
-                idx.span(decl.name.range),
+                idx.span(name_range),
                 format!("`{}` (llm mock) has both `reply` and `replies`", comp.name),
             )
             .primary("choose one")

@@ -7,7 +7,7 @@
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
-use crate::lexer::{lex, Tok, Token};
+use crate::lexer::{Lexer, Tok, Token};
 use crate::source::{LineIndex, Range};
 use crate::strings::{decode, split_var};
 
@@ -16,31 +16,54 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses a whole file. Diagnostics are in source order; the tree holds everything that parsed.
 pub fn parse(src: &str, idx: &LineIndex) -> (File, Vec<Diagnostic>) {
-    let (toks, lex_errs) = lex(src);
-    let mut diags: Vec<Diagnostic> = lex_errs
-        .into_iter()
-        .map(|e| Diagnostic::error(e.code, idx.span(e.range), e.message).help(e.help))
-        .collect();
+    let mut lexer = Lexer::new(src);
+    let cur = lexer.next_token();
+    let next = lexer.next_token();
     let mut p = Parser {
         src,
-        toks: &toks,
-        pos: 0,
+        lexer,
+        cur,
+        next,
+        consumed: 0,
         idx,
         diags: Vec::new(),
+        dropped: 0,
         depth: 0,
     };
     let file = p.file();
+    let mut diags: Vec<Diagnostic> = std::mem::take(&mut p.lexer.errors)
+        .into_iter()
+        .map(|e| Diagnostic::error(e.code, idx.span(e.range), e.message).help(e.help))
+        .collect();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.span.start);
+    let dropped = p.dropped + p.lexer.dropped_errors;
+    if dropped > 0 {
+        diags.push(
+            Diagnostic::error(
+                "too-many-errors",
+                idx.span(Range::new(src.len(), src.len())),
+                format!("{dropped} more syntax errors are not shown"),
+            )
+            .help("fix the errors above and check again; is this really a .ww file?"),
+        );
+    }
     (file, diags)
 }
 
+/// Most syntax diagnostics kept per file, so garbage input cannot exhaust memory.
+pub const MAX_SYNTAX_ERRORS: usize = 100;
+
 struct Parser<'a> {
     src: &'a str,
-    toks: &'a [Token],
-    pos: usize,
+    lexer: Lexer<'a>,
+    cur: Token,
+    next: Token,
+    /// Tokens consumed so far (recovery uses it to guarantee progress).
+    consumed: usize,
     idx: &'a LineIndex<'a>,
     diags: Vec<Diagnostic>,
+    dropped: usize,
     depth: usize,
 }
 
@@ -51,23 +74,34 @@ type PResult<T> = Result<T, Failed>;
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Tok {
-        self.toks[self.pos].tok
+        self.cur.tok
     }
 
-    fn peek_at(&self, n: usize) -> Tok {
-        self.toks.get(self.pos + n).map_or(Tok::Eof, |t| t.tok)
+    /// The token after the current one (the grammar needs one token of lookahead beyond it).
+    fn peek2(&self) -> Tok {
+        self.next.tok
     }
 
     fn tok(&self) -> Token {
-        self.toks[self.pos]
+        self.cur
     }
 
     fn bump(&mut self) -> Token {
-        let t = self.toks[self.pos];
+        let t = self.cur;
         if t.tok != Tok::Eof {
-            self.pos += 1;
+            self.cur = self.next;
+            self.next = self.lexer.next_token();
+            self.consumed += 1;
         }
         t
+    }
+
+    fn report(&mut self, d: Diagnostic) {
+        if self.diags.len() < MAX_SYNTAX_ERRORS {
+            self.diags.push(d);
+        } else {
+            self.dropped += 1;
+        }
     }
 
     fn text(&self, t: Token) -> &'a str {
@@ -99,7 +133,7 @@ impl<'a> Parser<'a> {
             return Failed;
         }
         let found = describe(t.tok, self.text(t));
-        self.diags.push(
+        self.report(
             Diagnostic::error(
                 "unexpected-token",
                 self.idx.span(t.range),
@@ -119,7 +153,7 @@ impl<'a> Parser<'a> {
         } else {
             ("unquoted-text", "text")
         };
-        self.diags.push(
+        self.report(
             Diagnostic::error(
                 code,
                 self.idx.span(t.range),
@@ -178,7 +212,7 @@ impl<'a> Parser<'a> {
                 Tok::Newline if depth == 0 => {
                     self.bump();
                     self.newlines();
-                    if self.peek() == Tok::Ident && self.peek_at(1) == Tok::Eq {
+                    if self.peek() == Tok::Ident && self.peek2() == Tok::Eq {
                         return;
                     }
                     continue;
@@ -190,7 +224,9 @@ impl<'a> Parser<'a> {
     }
 
     fn file(&mut self) -> File {
-        let mut members = Vec::new();
+        // Real declarations take a few hundred bytes: reserve for that many (pages never touched
+        // cost nothing), so the vector is not copied over and over while it grows.
+        let mut members = Vec::with_capacity((self.src.len() / 256).clamp(4, 1 << 20));
         let mut blank = false;
         loop {
             match self.peek() {
@@ -224,9 +260,9 @@ impl<'a> Parser<'a> {
                         }
                     }
                     Err(Failed) => {
-                        let before = self.pos;
+                        let before = self.consumed;
                         self.recover_decl();
-                        if self.pos == before {
+                        if self.consumed == before {
                             self.bump();
                         }
                     }
@@ -300,7 +336,8 @@ impl<'a> Parser<'a> {
             self.depth -= 1;
             return r;
         }
-        let mut members = Vec::new();
+        // Declaration bodies usually hold a handful of entries: one allocation for them.
+        let mut members = Vec::with_capacity(if self.depth == 1 { 8 } else { 0 });
         let mut blank = false;
         let close = loop {
             match self.peek() {
@@ -365,7 +402,7 @@ impl<'a> Parser<'a> {
 
     fn unclosed(&mut self, open: Token, close: &str) {
         let eof = self.tok();
-        self.diags.push(
+        self.report(
             Diagnostic::error(
                 "unclosed-delimiter",
                 self.idx.span(open.range),
@@ -382,7 +419,7 @@ impl<'a> Parser<'a> {
 
     /// Reports nesting beyond the limit and skips the bracketed group (iteratively).
     fn too_deep<T>(&mut self, open: Token) -> PResult<T> {
-        self.diags.push(
+        self.report(
             Diagnostic::error(
                 "nesting-too-deep",
                 self.idx.span(open.range),
@@ -416,7 +453,7 @@ impl<'a> Parser<'a> {
                     Ok(parts) => match crate::strings::is_plain(&parts) {
                         Some(s) => s.to_string(),
                         None => {
-                            self.diags.push(
+                            self.report(
                                 Diagnostic::error(
                                     "invalid-key",
                                     self.idx.span(key_tok.range),
@@ -461,7 +498,7 @@ impl<'a> Parser<'a> {
     fn string_error(&mut self, t: Token, e: crate::strings::StrError) {
         let start = t.range.start as usize + e.offset;
         let r = Range::new(start, (start + e.len).min(t.range.end as usize));
-        self.diags.push(
+        self.report(
             Diagnostic::error("invalid-string", self.idx.span(r), e.message)
                 .primary("here")
                 .help(e.help),
@@ -474,8 +511,19 @@ impl<'a> Parser<'a> {
         let kind = match t.tok {
             Tok::Str => {
                 self.bump();
-                match decode(self.text(t)) {
-                    Ok(parts) => ValKind::Str(parts),
+                let raw = self.text(t);
+                let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+                if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() {
+                    return Ok(Val {
+                        kind: ValKind::Text(inner.to_string()),
+                        range: t.range,
+                    });
+                }
+                match decode(raw) {
+                    Ok(mut parts) => match parts.as_mut_slice() {
+                        [crate::strings::StrPart::Lit(s)] => ValKind::Text(std::mem::take(s)),
+                        _ => ValKind::Str(parts),
+                    },
                     Err(e) => {
                         self.string_error(t, e);
                         ValKind::Invalid
@@ -487,7 +535,7 @@ impl<'a> Parser<'a> {
                 match self.text(t).parse::<i64>() {
                     Ok(i) => ValKind::Int(i),
                     Err(_) => {
-                        self.diags.push(
+                        self.report(
                             Diagnostic::error(
                                 "number-out-of-range",
                                 self.idx.span(t.range),
@@ -505,7 +553,7 @@ impl<'a> Parser<'a> {
                 match text.parse::<f64>() {
                     Ok(f) if f.is_finite() => ValKind::Float(f, text.to_string()),
                     _ => {
-                        self.diags.push(
+                        self.report(
                             Diagnostic::error(
                                 "number-out-of-range",
                                 self.idx.span(t.range),
@@ -524,7 +572,7 @@ impl<'a> Parser<'a> {
                     Some(body) => {
                         let (name, default) = split_var(body);
                         if !crate::strings::is_var_name(name) {
-                            self.diags.push(
+                            self.report(
                                 Diagnostic::error(
                                     "invalid-variable",
                                     self.idx.span(t.range),
@@ -556,23 +604,23 @@ impl<'a> Parser<'a> {
                         let body = self.block()?;
                         return Ok(Val {
                             range: t.range.join(body.range),
-                            kind: ValKind::Typed {
+                            kind: ValKind::Typed(Box::new(TypedBlock {
                                 kind: None,
                                 type_name: self.ident(t),
                                 body,
-                            },
+                            })),
                         });
                     }
-                    Tok::Ident if self.peek_at(1) == Tok::LBrace => {
+                    Tok::Ident if self.peek2() == Tok::LBrace => {
                         let second = self.bump();
                         let body = self.block()?;
                         return Ok(Val {
                             range: t.range.join(body.range),
-                            kind: ValKind::Typed {
+                            kind: ValKind::Typed(Box::new(TypedBlock {
                                 kind: Some(self.ident(t)),
                                 type_name: self.ident(second),
                                 body,
-                            },
+                            })),
                         });
                     }
                     _ => {}

@@ -31,12 +31,14 @@ pub struct Declared {
     pub name_range: Range,
 }
 
+/// Components (implicit models included), routes and start order of a file.
 pub struct Resolved {
     pub components: Vec<Component>,
     pub routes: Vec<Route>,
     pub start_order: Vec<String>,
 }
 
+/// Checks references and routes, adds implicit models, orders and routes the components.
 pub fn resolve(
     drafts: Vec<Draft>,
     declared: &HashMap<String, Declared>,
@@ -44,7 +46,18 @@ pub fn resolve(
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) -> Resolved {
-    let candidates = || decl_names.iter().map(String::as_str);
+    // "Did you mean" compares against every name: done for the first few unknown names only, so a
+    // file with thousands of them stays fast.
+    let mut suggestions_left = 50usize;
+    let mut candidates = move || {
+        suggestions_left = suggestions_left.saturating_sub(1);
+        let names: &[String] = if suggestions_left > 0 {
+            decl_names
+        } else {
+            &[]
+        };
+        names.iter().map(String::as_str)
+    };
     let mut drafts = drafts;
     // 1. references
     for d in &mut drafts {
@@ -106,10 +119,9 @@ pub fn resolve(
 
     // 2. implicit models of old agent files
     let taken: std::collections::HashSet<String> = decl_names.iter().cloned().collect();
-    let mut components: Vec<Component> = Vec::new();
-    let mut deps: Vec<Vec<String>> = Vec::new();
-    let mut to_lists: Vec<Vec<String>> = Vec::new();
-    let mut dep_ranges: Vec<Vec<Range>> = Vec::new();
+    let mut components: Vec<Component> = Vec::with_capacity(drafts.len());
+    // Per component: the names it depends on, with where each was written.
+    let mut deps: Vec<Vec<(String, Range)>> = Vec::with_capacity(drafts.len());
     for d in drafts {
         let mut comp = d.comp;
         if let Some(api_key) = d.implicit_model {
@@ -158,20 +170,14 @@ pub fn resolve(
                 session_policy: SessionPolicy::Enqueue,
             });
             deps.push(Vec::new());
-            to_lists.push(Vec::new());
-            dep_ranges.push(Vec::new());
-            let mut my_deps: Vec<String> = d.refs.iter().map(|r| r.name.clone()).collect();
-            let mut my_ranges: Vec<Range> = d.refs.iter().map(|r| r.range).collect();
-            my_deps.push(name);
-            my_ranges.push(d.name_range);
+            let mut my_deps: Vec<(String, Range)> =
+                d.refs.into_iter().map(|r| (r.name, r.range)).collect();
+            my_deps.push((name, d.name_range));
             deps.push(my_deps);
-            dep_ranges.push(my_ranges);
         } else {
-            deps.push(d.refs.iter().map(|r| r.name.clone()).collect());
-            dep_ranges.push(d.refs.iter().map(|r| r.range).collect());
+            deps.push(d.refs.into_iter().map(|r| (r.name, r.range)).collect());
         }
         comp.to = d.to.iter().map(|(n, _)| n.clone()).collect();
-        to_lists.push(comp.to.clone());
         components.push(comp);
     }
 
@@ -185,10 +191,10 @@ pub fn resolve(
     let mut preds: Vec<Vec<(usize, Range)>> = vec![Vec::new(); n];
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, ds) in deps.iter().enumerate() {
-        for (j, name) in ds.iter().enumerate() {
+        for (name, range) in ds {
             if let Some(&t) = index.get(name.as_str()) {
                 if !preds[i].iter().any(|(p, _)| *p == t) {
-                    preds[i].push((t, dep_ranges[i][j]));
+                    preds[i].push((t, *range));
                     succs[t].push(i);
                 }
             }

@@ -58,6 +58,7 @@ impl Ty {
     }
 }
 
+/// `a`, `b`, `c` for help lines.
 pub fn quote_list(values: &[&str]) -> String {
     values
         .iter()
@@ -131,10 +132,12 @@ pub struct TypeSchema {
 }
 
 impl TypeSchema {
+    /// The spec of a key, if the schema has it.
     pub fn key(&self, name: &str) -> Option<&KeySpec> {
         self.keys.iter().find(|k| k.name == name)
     }
 
+    /// True when `type_name` is this type or one of its aliases.
     pub fn names(&self, type_name: &str) -> bool {
         self.type_name == type_name || self.aliases.contains(&type_name)
     }
@@ -551,6 +554,7 @@ pub struct Unsupported {
     pub why: &'static str,
 }
 
+/// Python-engine components rejected with "not supported by this runtime".
 pub static UNSUPPORTED: &[Unsupported] = &[
     Unsupported {
         kind: "environment",
@@ -589,6 +593,7 @@ pub static UNSUPPORTED: &[Unsupported] = &[
     },
 ];
 
+/// The rejection entry for a (kind, type), if it is one.
 pub fn unsupported(kind: &str, type_name: &str) -> Option<&'static Unsupported> {
     UNSUPPORTED
         .iter()

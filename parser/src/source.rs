@@ -13,6 +13,7 @@ pub struct Range {
 }
 
 impl Range {
+    /// A range from byte offsets.
     pub fn new(start: usize, end: usize) -> Range {
         Range {
             start: start as u32,
@@ -28,6 +29,7 @@ impl Range {
         }
     }
 
+    /// The source text it covers (empty if out of bounds).
     pub fn text(self, src: &str) -> &str {
         src.get(self.start as usize..self.end as usize)
             .unwrap_or("")
@@ -41,15 +43,11 @@ pub struct LineIndex<'a> {
 }
 
 impl<'a> LineIndex<'a> {
+    /// Indexes the line starts of `src` (one pass).
     pub fn new(src: &'a str) -> LineIndex<'a> {
         let mut starts = Vec::with_capacity(src.len() / 32 + 1);
         starts.push(0);
-        starts.extend(
-            src.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
         LineIndex { src, starts }
     }
 
@@ -92,6 +90,7 @@ impl<'a> LineIndex<'a> {
         }
     }
 
+    /// Number of lines.
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }

@@ -22,103 +22,110 @@ pub struct StrError {
 /// Decodes a quoted literal (quotes included) into parts. Adjacent literal text is merged.
 pub fn decode(raw: &str) -> Result<Vec<StrPart>, StrError> {
     let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let bytes = inner.as_bytes();
     let mut parts = Vec::new();
     let mut lit = String::with_capacity(inner.len());
-    let mut chars = inner.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                let Some((_, e)) = chars.next() else {
-                    return Err(err(
-                        i,
-                        1,
-                        "a `\\` at the end of a string",
-                        "write `\\\\` for a backslash",
-                    ));
-                };
-                match e {
-                    'n' => lit.push('\n'),
-                    't' => lit.push('\t'),
-                    'r' => lit.push('\r'),
-                    '0' => lit.push('\0'),
-                    '"' | '\'' | '\\' | '$' => lit.push(e),
-                    'u' => {
-                        let rest = &inner[i + 2..];
-                        let close = rest.find('}');
-                        let hex = match (rest.strip_prefix('{'), close) {
-                            (Some(_), Some(close)) if close > 1 => &rest[1..close],
-                            _ => {
-                                return Err(err(
-                                    i,
-                                    2,
-                                    "malformed unicode escape",
-                                    "write it as `\\u{1F600}` (1 to 6 hex digits in braces)",
-                                ))
-                            }
-                        };
-                        let ch = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
-                        match ch {
-                            Some(ch) if hex.len() <= 6 => lit.push(ch),
-                            _ => {
-                                return Err(err(
-                                    i,
-                                    close.unwrap_or(0) + 3,
-                                    format!("`{hex}` is not a unicode scalar value"),
-                                    "write it as `\\u{1F600}` (1 to 6 hex digits in braces)",
-                                ))
-                            }
-                        }
-                        let skip = close.unwrap_or(0) + 1;
-                        for _ in 0..skip {
-                            chars.next();
-                        }
-                    }
-                    other => {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Copy the run up to the next `\` or `$` in one go.
+        match memchr::memchr2(b'\\', b'$', &bytes[i..]) {
+            None => {
+                lit.push_str(&inner[i..]);
+                break;
+            }
+            Some(n) => {
+                lit.push_str(&inner[i..i + n]);
+                i += n;
+            }
+        }
+        if bytes[i] == b'$' {
+            if bytes.get(i + 1) != Some(&b'{') {
+                lit.push('$');
+                i += 1;
+                continue;
+            }
+            let rest = &inner[i..];
+            let Some(close) = rest.find('}') else {
+                return Err(err(
+                    i,
+                    2,
+                    "`${` is never closed",
+                    "write `${NAME}`, or `\\${` for the literal text",
+                ));
+            };
+            let (name, default) = split_var(&rest[2..close]);
+            if !is_var_name(name) {
+                return Err(err(
+                    i,
+                    close + 1,
+                    format!("`{name}` is not a variable name"),
+                    "variable names are letters, digits and `_`; write `\\${` for the literal text",
+                ));
+            }
+            if !lit.is_empty() {
+                parts.push(StrPart::Lit(std::mem::take(&mut lit)));
+            }
+            parts.push(StrPart::Var {
+                name: name.to_string(),
+                default: default.map(str::to_string),
+            });
+            i += close + 1;
+            continue;
+        }
+        // A backslash escape.
+        let Some(e) = inner[i + 1..].chars().next() else {
+            return Err(err(
+                i,
+                1,
+                "a `\\` at the end of a string",
+                "write `\\\\` for a backslash",
+            ));
+        };
+        let mut len = 1 + e.len_utf8();
+        match e {
+            'n' => lit.push('\n'),
+            't' => lit.push('\t'),
+            'r' => lit.push('\r'),
+            '0' => lit.push('\0'),
+            '"' | '\'' | '\\' | '$' => lit.push(e),
+            'u' => {
+                let rest = &inner[i + 2..];
+                let close = rest.find('}');
+                let hex = match (rest.strip_prefix('{'), close) {
+                    (Some(_), Some(close)) if close > 1 => &rest[1..close],
+                    _ => {
                         return Err(err(
                             i,
-                            1 + other.len_utf8(),
-                            format!("unknown escape `\\{other}`"),
-                            "valid escapes: \\\" \\' \\\\ \\n \\t \\r \\0 \\$ \\u{…}",
+                            2,
+                            "malformed unicode escape",
+                            "write it as `\\u{1F600}` (1 to 6 hex digits in braces)",
+                        ))
+                    }
+                };
+                let ch = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
+                match ch {
+                    Some(ch) if hex.len() <= 6 => lit.push(ch),
+                    _ => {
+                        return Err(err(
+                            i,
+                            close.unwrap_or(0) + 3,
+                            format!("`{hex}` is not a unicode scalar value"),
+                            "write it as `\\u{1F600}` (1 to 6 hex digits in braces)",
                         ))
                     }
                 }
+                len = 2 + close.unwrap_or(0) + 1;
             }
-            '$' if chars.peek().map(|(_, c)| *c) == Some('{') => {
-                let rest = &inner[i..];
-                let Some(close) = rest.find('}') else {
-                    return Err(err(
-                        i,
-                        2,
-                        "`${` is never closed",
-                        "write `${NAME}`, or `\\${` for the literal text",
-                    ));
-                };
-                let body = &rest[2..close];
-                let (name, default) = split_var(body);
-                if !is_var_name(name) {
-                    return Err(err(
-                        i,
-                        close + 1,
-                        format!("`{name}` is not a variable name"),
-                        "variable names are letters, digits and `_`; write `\\${` for the literal text",
-                    ));
-                }
-                if !lit.is_empty() {
-                    parts.push(StrPart::Lit(std::mem::take(&mut lit)));
-                }
-                parts.push(StrPart::Var {
-                    name: name.to_string(),
-                    default: default.map(str::to_string),
-                });
-                while let Some((j, _)) = chars.peek() {
-                    if *j > i + close {
-                        break;
-                    }
-                    chars.next();
-                }
+            other => {
+                return Err(err(
+                    i,
+                    1 + other.len_utf8(),
+                    format!("unknown escape `\\{other}`"),
+                    "valid escapes: \\\" \\' \\\\ \\n \\t \\r \\0 \\$ \\u{…}",
+                ))
             }
-            c => lit.push(c),
         }
+        i += len;
     }
     if !lit.is_empty() || parts.is_empty() {
         parts.push(StrPart::Lit(lit));
@@ -144,6 +151,7 @@ pub fn split_var(body: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Environment variable names: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -167,6 +175,15 @@ pub fn encode(parts: &[StrPart]) -> String {
             }
         }
     }
+    out.push('"');
+    out
+}
+
+/// A plain text as a canonical double-quoted literal.
+pub fn encode_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    escape_into(text, &mut out);
     out.push('"');
     out
 }

@@ -9,11 +9,11 @@ const NAMES_SHOWN: usize = 6;
 const ROUTES_SHOWN: usize = 12;
 
 /// Components grouped by (kind, type) in [`Kind::ALL`] order, names in declaration order.
-fn groups(config: &Config) -> Vec<((Kind, String), Vec<&str>)> {
-    let mut map: BTreeMap<(usize, String), (Kind, Vec<&str>)> = BTreeMap::new();
+fn groups(config: &Config) -> Vec<((Kind, &str), Vec<&str>)> {
+    let mut map: BTreeMap<(usize, &str), (Kind, Vec<&str>)> = BTreeMap::new();
     for c in &config.components {
         let rank = Kind::ALL.iter().position(|k| *k == c.kind).unwrap_or(0);
-        map.entry((rank, c.type_name.clone()))
+        map.entry((rank, c.type_name.as_str()))
             .or_insert((c.kind, Vec::new()))
             .1
             .push(&c.name);
@@ -23,6 +23,7 @@ fn groups(config: &Config) -> Vec<((Kind, String), Vec<&str>)> {
         .collect()
 }
 
+/// Components by kind/type, routes and start order, bounded to one screen.
 pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
     let n = config.components.len();
     let mut out = format!(
@@ -84,6 +85,7 @@ pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
     out
 }
 
+/// The same summary as JSON (`check --format json`).
 pub fn summary_json(config: &Config) -> serde_json::Value {
     let by_kind: Vec<serde_json::Value> = groups(config)
         .into_iter()

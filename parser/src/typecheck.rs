@@ -8,6 +8,7 @@ use crate::schema::{quote_list, KeySpec, Ty};
 use crate::source::{LineIndex, Range};
 use crate::values::{describe, RefUse};
 
+/// Checks schema-typed values, reporting into `diags`.
 pub struct TypeChecker<'a, 'b> {
     pub idx: &'a LineIndex<'a>,
     pub diags: &'b mut Vec<Diagnostic>,

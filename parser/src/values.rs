@@ -38,16 +38,19 @@ pub struct Converter<'a> {
     pub unset: Vec<UnsetVar>,
     /// Set when part of the value failed to parse (already reported).
     pub invalid: bool,
-    pub key: String,
+    /// The component key being converted (named in reference messages).
+    pub key: &'a str,
 }
 
 impl<'a> Converter<'a> {
     /// Converts a value written under a key; `secret` wraps strings as secrets, `env_secret` wraps
     /// only strings that came from the environment.
-    pub fn value(&mut self, v: &Val, secret: bool, env_secret: bool) -> Value {
-        match &v.kind {
+    pub fn value(&mut self, v: &mut Val, secret: bool, env_secret: bool) -> Value {
+        let range = v.range;
+        match &mut v.kind {
+            ValKind::Text(text) => wrap(Value::Str(std::mem::take(text)), secret),
             ValKind::Str(parts) => {
-                let (value, from_env) = self.string(parts, v.range);
+                let (value, from_env) = self.string(parts, range);
                 wrap(value, secret || (env_secret && from_env))
             }
             ValKind::Int(i) => Value::Int(*i),
@@ -55,30 +58,31 @@ impl<'a> Converter<'a> {
             ValKind::Bool(b) => Value::Bool(*b),
             ValKind::Null => Value::Null,
             ValKind::Env { name, default, .. } => {
-                let value = self.var(name, default.as_deref(), v.range);
+                let value = self.var(name, default.as_deref(), range);
                 wrap(value, secret || env_secret)
             }
             ValKind::Ref(name) => {
                 self.refs.push(RefUse {
                     name: name.clone(),
-                    range: v.range,
-                    key: self.key.clone(),
+                    range,
+                    key: self.key.to_string(),
                     allowed: None,
                     expected: None,
                 });
                 Value::Ref(RefName { name: name.clone() })
             }
             ValKind::List(members) => Value::List(
-                crate::ast::items(members)
+                crate::ast::items_mut(members)
                     .map(|e| self.value(e, secret, env_secret))
                     .collect(),
             ),
             ValKind::Map(block) => Value::Map(self.map(block, secret, env_secret)),
-            ValKind::Typed {
-                kind,
-                type_name,
-                body,
-            } => {
+            ValKind::Typed(t) => {
+                let crate::ast::TypedBlock {
+                    kind,
+                    type_name,
+                    body,
+                } = &mut **t;
                 let mut map = self.map(body, secret, env_secret);
                 map.insert("type".into(), Value::Str(type_name.text.clone()));
                 if let Some(k) = kind {
@@ -96,22 +100,27 @@ impl<'a> Converter<'a> {
     /// A map's entries; nested secret-named keys are secrets too. Duplicate keys are errors.
     pub fn map(
         &mut self,
-        block: &Block,
+        block: &mut Block,
         secret: bool,
         env_secret: bool,
     ) -> BTreeMap<String, Value> {
         let mut map = BTreeMap::new();
-        let mut seen: BTreeMap<&str, Range> = BTreeMap::new();
-        for e in block.entries() {
-            if let Some(first) = seen.get(e.key.text.as_str()) {
-                self.diags
-                    .push(duplicate_key(self.idx, &e.key.text, e.key.range, *first));
+        let mut dups: Vec<(String, Range)> = Vec::new();
+        for e in crate::ast::items_mut(&mut block.members) {
+            if map.contains_key(&e.key.text) {
+                dups.push((e.key.text.clone(), e.key.range));
                 continue;
             }
-            seen.insert(&e.key.text, e.key.range);
             let s = secret || crate::schema::is_secret_key(&e.key.text);
-            let v = self.value(&e.value, s, env_secret);
+            let v = self.value(&mut e.value, s, env_secret);
             map.insert(e.key.text.clone(), v);
+        }
+        for (key, range) in dups {
+            let first = block
+                .entries()
+                .find(|e| e.key.text == key)
+                .map_or(range, |e| e.key.range);
+            self.diags.push(duplicate_key(self.idx, &key, range, first));
         }
         map
     }
@@ -136,9 +145,10 @@ impl<'a> Converter<'a> {
     }
 
     /// A string with `${VAR}` parts resolved; the flag says whether any part came from the env.
-    fn string(&mut self, parts: &[StrPart], range: Range) -> (Value, bool) {
-        if let Some(s) = crate::strings::is_plain(parts) {
-            return (Value::Str(s.to_string()), false);
+    fn string(&mut self, parts: &mut [StrPart], range: Range) -> (Value, bool) {
+        if let [StrPart::Lit(s)] = parts {
+            // Moved, not copied: the tree is not used for values after lowering.
+            return (Value::Str(std::mem::take(s)), false);
         }
         if self.env.is_none() {
             if let [StrPart::Var { name, default }] = parts {
@@ -182,6 +192,43 @@ fn wrap(v: Value, secret: bool) -> Value {
     }
 }
 
+/// The diagnostic for a key given twice in one block.
+/// Keys seen in one block: a short vector (blocks are small), a hash map past [`SeenKeys::SMALL`].
+#[derive(Default)]
+pub struct SeenKeys<'k> {
+    small: Vec<(&'k str, Range)>,
+    large: std::collections::HashMap<&'k str, Range>,
+}
+
+impl<'k> SeenKeys<'k> {
+    const SMALL: usize = 16;
+
+    /// Where `key` was first seen, if it was.
+    pub fn first(&self, key: &str) -> Option<Range> {
+        if self.large.is_empty() {
+            self.small.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
+        } else {
+            self.large.get(key).copied()
+        }
+    }
+
+    pub fn insert(&mut self, key: &'k str, range: Range) {
+        if self.large.is_empty() && self.small.len() < Self::SMALL {
+            self.small.push((key, range));
+            return;
+        }
+        if self.large.is_empty() {
+            self.large.extend(self.small.drain(..));
+        }
+        self.large.insert(key, range);
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.first(key).is_some()
+    }
+}
+
+/// The diagnostic for a key given twice in one block.
 pub fn duplicate_key(idx: &LineIndex, key: &str, range: Range, first: Range) -> Diagnostic {
     Diagnostic::error(
         "duplicate-key",

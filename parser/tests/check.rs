@@ -547,3 +547,31 @@ fn syntax_errors_are_reported_with_help() {
         assert!(r.diagnostics.iter().all(|d| d.help.is_some()));
     }
 }
+
+#[test]
+fn garbage_gives_a_bounded_number_of_diagnostics() {
+    let src = "@ x y ] } = :\n".repeat(100_000);
+    let r = no_env(&src);
+    assert!(
+        r.diagnostics.len() <= 2 * parse::MAX_SYNTAX_ERRORS + 1,
+        "{}",
+        r.diagnostics.len()
+    );
+    assert_eq!(r.diagnostics.last().unwrap().code, "too-many-errors");
+    assert!(r.render_text().contains("more syntax errors are not shown"));
+}
+
+#[test]
+fn thousands_of_problems_are_capped() {
+    let mut src = String::from("m = llm mock {\n");
+    for i in 0..5000 {
+        src.push_str(&format!("  k{i}: 1\n"));
+    }
+    src.push_str("}\n");
+    for i in 0..3000 {
+        src.push_str(&format!("a{i} = agent llm {{ model: nope{i} }}\n"));
+    }
+    let r = no_env(&src);
+    assert!(r.diagnostics.len() <= 1001, "{}", r.diagnostics.len());
+    assert_eq!(r.diagnostics.last().unwrap().code, "too-many-errors");
+}

@@ -27,6 +27,10 @@ fn outcome(path: &Path) -> String {
         env: None,
     };
     let report = check_source(Path::new(&name), &source, &opts);
+    assert!(
+        report.diagnostics.iter().all(|d| d.help.is_some()),
+        "{name}: a diagnostic without help"
+    );
     let mut out = String::new();
     match &report.config {
         Some(config) => {

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod graph;
 pub mod output;
 pub mod run;
+pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Talk to the file's `input command_line` on this terminal.
     Run(run::RunArgs),
+    /// Serve the file's components over HTTP until SIGTERM/SIGINT.
+    Serve(serve::ServeArgs),
 }
 
 /// Output of `check`.

@@ -152,13 +152,14 @@ impl ComponentActor {
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
         // An agent's work is a whole loop of model and tool calls (each bounded on its own):
         // without its own `timeout`, the request's deadline bounds it, not one call's timeout.
-        let call_timeout = cell.spec.timeout.unwrap_or(
-            if cell.spec.kind == woodwork_parser::Kind::Agent {
-                services.opts.default_deadline
-            } else {
-                cell.breaker.spec().call_timeout
-            },
-        );
+        let call_timeout =
+            cell.spec
+                .timeout
+                .unwrap_or(if cell.spec.kind == woodwork_parser::Kind::Agent {
+                    services.opts.default_deadline
+                } else {
+                    cell.breaker.spec().call_timeout
+                });
         ComponentActor {
             cell,
             services,

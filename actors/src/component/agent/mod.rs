@@ -202,14 +202,19 @@ async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produ
                 return Err(f);
             }
         };
-        let parsed = parse_reply(&resp.text);
+        let mut parsed = parse_reply(&resp.text);
+        let native = !resp.tool_calls.is_empty();
+        if native && parsed.thought.is_empty() {
+            // Text next to a native tool call is the model's reasoning.
+            let t = resp.text.trim();
+            parsed.thought = t.strip_prefix("Thought:").unwrap_or(t).trim().to_string();
+        }
         if !parsed.thought.is_empty() {
             emitter.emit(
                 EventType::AgentThought,
                 || json!({ "thought": parsed.thought, "step": step }),
             );
         }
-        let native = !resp.tool_calls.is_empty();
         let calls: Vec<ToolCall> = if native {
             resp.tool_calls.clone()
         } else {

@@ -1,0 +1,201 @@
+//! `woodwork-actors serve main.ww`: check the file (exactly as `check`), start the actor tree,
+//! serve HTTP until SIGTERM/SIGINT, drain, stop.
+
+use crate::logging::{self, LogFormat};
+use crate::server::state::Limits;
+use crate::server::{self, ServeOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use woodwork_parser::{check_file, CheckOptions};
+use woodwork_runtime::RuntimeOptions;
+
+/// Options of `serve`. (`Debug` is written by hand: it must not print the auth token.)
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// The .ww file to run.
+    pub file: PathBuf,
+    /// Address to listen on (loopback by default; use 0.0.0.0 to accept remote clients).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (printed as `listening on http://HOST:PORT`).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Log lines as human-readable text or JSON (one object per line), on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds in-flight requests may take to finish after SIGTERM/SIGINT.
+    #[arg(long, default_value_t = 25, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_timeout: u64,
+    /// Seconds the listener stays open after SIGTERM/SIGINT with /readyz answering 503 (new input
+    /// gets 503 too), so load balancers take the instance out before connections are refused.
+    #[arg(long, default_value_t = 1, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_grace: u64,
+    /// Largest request body (bytes; suffixes KiB, MiB, KB, MB accepted).
+    #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: usize,
+    /// Seconds a client may take to send a request body; a stalled upload is answered 408.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Bearer token required on every endpoint except /livez and /readyz (prefer the env var:
+    /// command lines are visible to other users).
+    #[arg(long, env = "WOODWORK_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Deadline of one input when the request names none (`deadline_ms` can ask for less or
+    /// more, up to --max-request-timeout).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub request_timeout: u64,
+    /// Largest deadline a request may ask for.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_request_timeout: u64,
+    /// HTTP worker threads (default: one per core; 1-256).
+    #[arg(long, value_parser = count_in(1, 256))]
+    pub workers: Option<usize>,
+    /// Capacity of each component's mailbox (a full mailbox makes senders wait, then 503).
+    #[arg(long, value_parser = count_in(1, 1_000_000))]
+    pub mailbox_capacity: Option<usize>,
+    /// Most sessions kept at once (a new session beyond it is refused with 503).
+    #[arg(long, value_parser = count_in(1, 10_000_000))]
+    pub max_sessions: Option<usize>,
+    /// Idle seconds after which a session is evicted.
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=30 * 86_400))]
+    pub session_ttl: Option<u64>,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("file", &self.file)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("log_format", &self.log_format)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "***"))
+            .field("request_timeout", &self.request_timeout)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A clap parser for a count within `min..=max` (keeps absurd values from reaching allocations).
+fn count_in(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s: &str| {
+        let n: usize = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a whole number"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("{n} is not in {min}..={max}"))
+        }
+    }
+}
+
+/// Parses `1048576`, `1MiB`, `512KiB`, `2MB`, `64kb`.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size: use bytes or a number with KiB/MiB/KB/MB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1024,
+        "mib" | "m" => 1024 * 1024,
+        "kb" => 1000,
+        "mb" => 1000 * 1000,
+        _ => {
+            return Err(format!(
+                "unknown size unit in '{s}': use KiB, MiB, KB or MB"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .filter(|v| *v > 0 && *v <= 1 << 30)
+        .ok_or_else(|| format!("'{s}' is out of range (1 byte to 1GiB)"))
+}
+
+fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
+    let mut o = RuntimeOptions::default();
+    if let Some(n) = args.mailbox_capacity {
+        o.mailbox_capacity = n.max(1);
+    }
+    if let Some(n) = args.max_sessions {
+        o.max_sessions = n.max(1);
+    }
+    if let Some(s) = args.session_ttl {
+        o.session_ttl = Duration::from_secs(s.max(1));
+    }
+    o.default_deadline = Duration::from_secs(args.request_timeout.max(1));
+    o
+}
+
+/// Runs `serve`; exit 0 after a graceful stop, 1 on a bad file or a failure to start.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let _log_guard = logging::init(args.log_format);
+    let report = check_file(&args.file, &CheckOptions::default());
+    let diagnostics = report.render_text();
+    if !diagnostics.is_empty() {
+        super::output::err(&diagnostics);
+    }
+    if report.has_errors() {
+        return ExitCode::FAILURE;
+    }
+    let Some(config) = report.config else {
+        eprintln!("error: {} produced no configuration", args.file.display());
+        return ExitCode::FAILURE;
+    };
+    let request_timeout = Duration::from_secs(args.request_timeout.max(1));
+    let opts = ServeOptions {
+        runtime: runtime_options(&args),
+        host: args.host,
+        port: args.port,
+        limits: Limits {
+            max_body: args.max_body,
+            default_deadline: request_timeout,
+            max_deadline: Duration::from_secs(args.max_request_timeout).max(request_timeout),
+            body_timeout: Duration::from_secs(args.body_timeout),
+        },
+        drain_timeout: Duration::from_secs(args.drain_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        auth_token: args.auth_token.filter(|t| !t.is_empty()),
+        workers: args.workers,
+    };
+    let system = actix_rt::System::new();
+    match system.block_on(server::serve(config, opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("2000"), Ok(2000));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1GiB").is_err(), "unknown unit");
+        assert!(parse_size("2048MiB").is_err(), "over 1 GiB");
+    }
+}

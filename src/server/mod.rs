@@ -1,0 +1,178 @@
+//! The actix-web server of `woodwork-actors serve`: routes (DESIGN.md §5), middleware, SSE,
+//! metrics and graceful shutdown around a started [`Runtime`].
+
+pub mod error;
+pub mod input_body;
+pub mod middleware;
+pub mod prometheus;
+pub mod routes;
+pub mod signals;
+pub mod sse;
+pub mod state;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use error::ApiError;
+use state::{AppState, Limits};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use woodwork_parser::Config;
+use woodwork_runtime::{Runtime, RuntimeOptions};
+
+/// Everything `serve` needs besides the config.
+pub struct ServeOptions {
+    pub host: String,
+    pub port: u16,
+    pub limits: Limits,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub drain_timeout: Duration,
+    /// How long the listener stays open after SIGTERM, answering `/readyz` 503 (and new input
+    /// 503) so load balancers see the instance leave before connections are refused.
+    pub shutdown_grace: Duration,
+    pub auth_token: Option<String>,
+    /// HTTP worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+    pub runtime: RuntimeOptions,
+}
+
+/// Why `serve` stopped with an error (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("could not start the runtime: {0}")]
+    Runtime(String),
+    #[error(
+        "could not listen on {addr}: {source} (is another process using the port? try --port)"
+    )]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the runtime, serves until SIGTERM/SIGINT, then drains and stops. Must run inside an
+/// actix System (the runtime's actors live there).
+pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError> {
+    let mut signals = signals::Signals::install();
+    let metrics = prometheus::install();
+    let runtime = Runtime::start(config, opts.runtime)
+        .await
+        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = web::Data::new(AppState::new(
+        runtime.clone(),
+        opts.limits,
+        metrics,
+        draining.clone(),
+    ));
+    let auth = web::Data::new(middleware::auth::AuthToken(opts.auth_token));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(auth.clone())
+            .app_data(extractor_errors::path())
+            .app_data(extractor_errors::query())
+            .app_data(extractor_errors::json())
+            .configure(routes::configure)
+            .default_service(web::to(routes::fallback::not_found))
+            .wrap(from_fn(middleware::auth::auth))
+            .wrap(from_fn(middleware::http_metrics::http_metrics))
+            .wrap(from_fn(middleware::request_id::request_id))
+    })
+    .disable_signals()
+    .shutdown_timeout(opts.drain_timeout.as_secs().max(1));
+    if let Some(n) = opts.workers {
+        server = server.workers(n.max(1));
+    }
+    let addr = format!("{}:{}", opts.host, opts.port);
+    let server = match server.bind((opts.host.as_str(), opts.port)) {
+        Ok(s) => s,
+        Err(source) => {
+            runtime.shutdown().await;
+            return Err(ServeError::Bind { addr, source });
+        }
+    };
+    for a in server.addrs() {
+        // Tests and scripts read this line to find the port (`--port 0` picks a free one).
+        println!("listening on http://{a}");
+        tracing::info!(address = %a, "listening on http://{a}");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let running = actix_rt::spawn(server);
+
+    let signal = signals.next().await;
+    draining.store(true, Ordering::Release);
+    tracing::info!(
+        signal,
+        drain_timeout_s = opts.drain_timeout.as_secs(),
+        "shutting down: readiness 503, draining in-flight requests"
+    );
+    let mut forced = false;
+    if !opts.shutdown_grace.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(opts.shutdown_grace) => {}
+            s = signals.next() => {
+                tracing::warn!(signal = s, "second signal: skipping the readiness grace period");
+                forced = true;
+            }
+        }
+    }
+    tracing::info!("no longer accepting connections; waiting for in-flight requests");
+    if forced {
+        handle.stop(false).await;
+    } else {
+        tokio::select! {
+            _ = handle.stop(true) => {}
+            s = signals.next() => {
+                tracing::warn!(signal = s, "second signal: stopping without waiting for requests");
+                handle.stop(false).await;
+            }
+        }
+    }
+    match running.await {
+        Ok(Err(e)) => tracing::warn!("server stopped with an error: {e}"),
+        Err(e) => tracing::warn!("server task failed: {e}"),
+        Ok(Ok(())) => {}
+    }
+    tracing::info!("HTTP server stopped; stopping actors in reverse start order");
+    runtime.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Extractor configs whose errors answer in the JSON error shape too.
+mod extractor_errors {
+    use super::*;
+
+    pub fn path() -> web::PathConfig {
+        web::PathConfig::default().error_handler(|err, req: &HttpRequest| {
+            ApiError::bad_request(
+                "bad_path",
+                format!(
+                    "bad path segment in {}: {err}",
+                    error::printable(req.path())
+                ),
+            )
+            .into()
+        })
+    }
+
+    pub fn query() -> web::QueryConfig {
+        web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
+            ApiError::bad_request(
+                "bad_query",
+                format!("bad query string: {err}; the only parameter is stream=true|false"),
+            )
+            .into()
+        })
+    }
+
+    pub fn json() -> web::JsonConfig {
+        web::JsonConfig::default().error_handler(|err, _req: &HttpRequest| {
+            ApiError::bad_request("malformed_body", format!("malformed JSON body: {err}")).into()
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! `POST /{component}/input`: runs the pipeline from that component and answers
+//! `{session_id, output, component}` (plus `outputs` when it fans out), or SSE when asked for.
+
+use crate::server::error::ApiError;
+use crate::server::input_body::{self, ParsedInput};
+use crate::server::middleware::request_id::RequestId;
+use crate::server::routes::components::unknown_component;
+use crate::server::sse::SseBody;
+use crate::server::state::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+use woodwork_runtime::{InputRequest, InputResponse};
+
+/// Added to a request's deadline before the server gives up on the runtime itself: the runtime
+/// answers 504 at the deadline; this only guards against a turn that never ends.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// `?stream=true|false`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputQuery {
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+pub async fn post_input(
+    req: HttpRequest,
+    component: web::Path<String>,
+    query: web::Query<InputQuery>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let component = component.into_inner();
+    if state.is_draining() {
+        return Err(ApiError::shutting_down());
+    }
+    // A name lookup (no status snapshot): this runs on every request.
+    if state.runtime.router().lookup(&component).is_none() {
+        return Err(unknown_component(&state, &component));
+    }
+    let header_session = input_body::header_session_id(&req)?;
+    let body = tokio::time::timeout(
+        state.limits.body_timeout,
+        input_body::read_limited(&req, payload, state.limits.max_body),
+    )
+    .await
+    .map_err(|_| ApiError::body_timeout(state.limits.body_timeout))??;
+    let parsed = input_body::parse(&req, &body, header_session)?;
+    let stream = query.stream.unwrap_or(false) || parsed.stream || accepts_sse(&req);
+    let deadline = parsed
+        .deadline
+        .unwrap_or(state.limits.default_deadline)
+        .min(state.limits.max_deadline);
+    tracing::debug!(
+        component = %component,
+        session_id = parsed.session_id.as_deref().unwrap_or("(new)"),
+        stream,
+        deadline_ms = deadline.as_millis() as u64,
+        "input accepted"
+    );
+    let trace_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let request = build_request(&component, parsed, deadline, trace_id);
+    if stream {
+        let events = state.runtime.send_stream(request).await?;
+        let until = tokio::time::Instant::now() + deadline + GRACE;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .insert_header(("X-Accel-Buffering", "no"))
+            .streaming(SseBody::new(events, component, until)));
+    }
+    match tokio::time::timeout(deadline + GRACE, state.runtime.send(request)).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "deadline_exceeded",
+            format!(
+                "'{component}' did not answer within the {} ms deadline: raise deadline_ms (up to \
+                 the server's --request-timeout) or the component's timeout",
+                deadline.as_millis()
+            ),
+        )),
+        Ok(Err(e)) => Err(ApiError::from(e)),
+        Ok(Ok(resp)) => Ok(HttpResponse::Ok().json(response_json(&component, &resp))),
+    }
+}
+
+fn accepts_sse(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+fn build_request(
+    component: &str,
+    p: ParsedInput,
+    deadline: Duration,
+    trace_id: Option<String>,
+) -> InputRequest {
+    InputRequest {
+        component: component.to_string(),
+        input: p.input,
+        inputs: p.inputs,
+        session_id: p.session_id,
+        deadline: Some(deadline),
+        trace_id,
+    }
+}
+
+/// The answer body: `output` is the first terminal output; `outputs` lists all when there are several.
+pub fn response_json(component: &str, resp: &InputResponse) -> Value {
+    let output = resp
+        .outputs
+        .first()
+        .map(|o| o.output.clone())
+        .unwrap_or(Value::Null);
+    let mut body = json!({
+        "session_id": resp.session_id,
+        "component": component,
+        "output": output,
+    });
+    if resp.outputs.len() > 1 {
+        body["outputs"] = resp
+            .outputs
+            .iter()
+            .map(|o| json!({"component": o.component, "output": o.output}))
+            .collect();
+    }
+    body
+}

@@ -1,0 +1,152 @@
+//! Server-sent events for `POST /{component}/input?stream=true`: each runtime event becomes an SSE
+//! event named by its event type (`event: stream.chunk`) with the envelope as JSON data; the stream
+//! ends with `done` (the final response) or `error` then `done`. Dropping the body (the client went
+//! away) drops the runtime's event stream, which cancels the turn; periodic keep-alive comments make
+//! sure a hang-up is noticed even while the model is silent.
+
+use crate::server::error::ApiError;
+use crate::server::routes::input::response_json;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::time::Instant;
+use woodwork_runtime::{EventStream, RuntimeError, RuntimeEvent};
+
+/// One SSE frame. `name` is sanitised (no CR/LF); `data` is one line of compact JSON.
+pub fn frame(name: &str, data: &serde_json::Value) -> Bytes {
+    let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+    let data = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// The SSE event name of a runtime envelope: its event type (`stream.chunk`, `agent.thought`, …).
+fn event_name(env: &woodwork_runtime::Envelope) -> &'static str {
+    env.event_type.as_str()
+}
+
+/// A comment line (`: keep-alive`) is written this often. It keeps proxies with idle timeouts
+/// from closing the connection during a slow model call, and it is how a client that went away
+/// is noticed: actix-web only drops a pending streaming body (and so cancels the turn) when a
+/// write to the closed socket fails (actix/actix-web#1313), so a hang-up is seen within about two
+/// intervals.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+
+enum Phase {
+    Running,
+    /// A terminal `done` frame is still to be sent.
+    Closing(Bytes),
+    Finished,
+}
+
+/// The response body: runtime events as SSE frames, bounded by `deadline` (then `error` 504 +
+/// `done`), and carrying the request's tracing span so its log lines keep the request id.
+pub struct SseBody {
+    events: EventStream,
+    component: String,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    keep_alive: tokio::time::Interval,
+    phase: Phase,
+    span: tracing::Span,
+}
+
+impl SseBody {
+    pub fn new(events: EventStream, component: String, deadline: Instant) -> Self {
+        SseBody {
+            events,
+            component,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            keep_alive: tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
+            phase: Phase::Running,
+            span: tracing::Span::current(),
+        }
+    }
+
+    fn fail(&mut self, err: ApiError) -> Bytes {
+        tracing::warn!(
+            code = err.code,
+            status = err.status.as_u16(),
+            "stream failed: {}",
+            err.message
+        );
+        let body = err.body_json();
+        self.phase = Phase::Closing(frame("done", &body));
+        frame("error", &body)
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        if matches!(self.phase, Phase::Running) {
+            let _entered = self.span.enter();
+            tracing::info!("client went away mid-stream; cancelling the turn");
+        }
+    }
+}
+
+impl Stream for SseBody {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let span = this.span.clone();
+        let _entered = span.enter();
+        match std::mem::replace(&mut this.phase, Phase::Finished) {
+            Phase::Finished => return Poll::Ready(None),
+            Phase::Closing(done) => return Poll::Ready(Some(Ok(done))),
+            Phase::Running => this.phase = Phase::Running,
+        }
+        match this.events.poll_next_unpin(cx) {
+            Poll::Ready(Some(RuntimeEvent::Event(env))) => {
+                let data = serde_json::to_value(&env).unwrap_or(serde_json::Value::Null);
+                Poll::Ready(Some(Ok(frame(event_name(&env), &data))))
+            }
+            Poll::Ready(Some(RuntimeEvent::Done(resp))) => {
+                this.phase = Phase::Finished;
+                tracing::info!("stream done");
+                Poll::Ready(Some(Ok(frame(
+                    "done",
+                    &response_json(&this.component, &resp),
+                ))))
+            }
+            Poll::Ready(Some(RuntimeEvent::Failed(e))) => {
+                Poll::Ready(Some(Ok(this.fail(ApiError::from(e)))))
+            }
+            Poll::Ready(None) => Poll::Ready(Some(Ok(this.fail(ApiError::from(
+                RuntimeError::ComponentFailed {
+                    component: this.component.clone(),
+                    message: "the event stream ended without a final response".into(),
+                },
+            ))))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Ok(this.fail(ApiError::from(
+                    RuntimeError::DeadlineExceeded {
+                        component: this.component.clone(),
+                    },
+                ))))),
+                Poll::Pending => match this.keep_alive.poll_tick(cx) {
+                    Poll::Ready(_) => {
+                        Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_one_event_per_blank_line() {
+        let f = frame("stream.chunk\nx", &serde_json::json!({"text": "a\nb"}));
+        assert_eq!(
+            std::str::from_utf8(&f).unwrap(),
+            "event: stream.chunkx\ndata: {\"text\":\"a\\nb\"}\n\n"
+        );
+    }
+}

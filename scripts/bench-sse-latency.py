@@ -11,13 +11,14 @@ added = woodwork - direct, per percentile. Target (DESIGN.md §6): <= 50 us per 
 
   cargo build --release && python3 scripts/bench-sse-latency.py [--tokens 2000] [--gap-us 1000]
 """
-import argparse, http.client, json, os, socket, subprocess, sys, tempfile, threading, time
+import argparse, http.client, json, multiprocessing, os, socket, subprocess, sys, tempfile, threading, time
 
-def provider(port_holder, tokens, gap_ns, ready):
+def provider(port_queue, tokens, gap_ns):
+    """Runs in its own process: the client's Python thread must not wait on this one's GIL."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0)); srv.listen(16)
-    port_holder.append(srv.getsockname()[1]); ready.set()
+    port_queue.put(srv.getsockname()[1])
     def serve(c):
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         data = b""
@@ -37,10 +38,8 @@ def provider(port_holder, tokens, gap_ns, ready):
             b = ev.encode()
             c.sendall(b"%x\r\n" % len(b) + b + b"\r\n")
         send('data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
-        nxt = time.monotonic_ns()
         for _ in range(tokens):
-            nxt += gap_ns
-            while time.monotonic_ns() < nxt: pass
+            time.sleep(gap_ns / 1e9)
             send('data: {"choices":[{"index":0,"delta":{"content":"%d "},"finish_reason":null}]}\n\n' % time.monotonic_ns())
         send('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n')
         send("data: [DONE]\n\n")
@@ -80,9 +79,10 @@ def main():
     ap.add_argument("--gap-us", type=int, default=1000)
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "woodwork-actors"))
     a = ap.parse_args()
-    port, ready = [], threading.Event()
-    threading.Thread(target=provider, args=(port, a.tokens, a.gap_us * 1000, ready), daemon=True).start()
-    ready.wait()
+    q = multiprocessing.Queue()
+    prov = multiprocessing.Process(target=provider, args=(q, a.tokens, a.gap_us * 1000), daemon=True)
+    prov.start()
+    port = [q.get(timeout=30)]
     # direct
     conn = http.client.HTTPConnection("127.0.0.1", port[0])
     conn.request("POST", "/v1/chat/completions", body=b"{}", headers={"content-type": "application/json"})
@@ -105,7 +105,7 @@ def main():
                      headers={"content-type": "application/json"})
         via = read_sse(conn.getresponse(), pick_woodwork)
     finally:
-        p.terminate(); p.wait()
+        p.terminate(); p.wait(); prov.terminate()
     print("tokens=%d gap=%dus" % (a.tokens, a.gap_us))
     for name, xs in (("direct", direct), ("woodwork", via)):
         print("%-9s n=%d p50=%.1fus p90=%.1fus p99=%.1fus" % (name, len(xs), pct(xs, .5), pct(xs, .9), pct(xs, .99)))

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Check(a) => cli::check::run(a),
         cli::Command::Fmt(a) => cli::fmt::run(a),
         cli::Command::Graph(a) => cli::graph::run(a),
+        cli::Command::Run(a) => cli::run::run(a),
         cli::Command::Serve(a) => cli::serve::run(a),
     }
 }

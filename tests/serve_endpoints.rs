@@ -343,6 +343,8 @@ async fn dead_letters_are_listed_and_replayed_once() {
 model = llm mock {
     replies: [{ error: "server_error" }, { error: "server_error" }, { error: "server_error" },
               { error: "server_error" }, { error: "server_error" }, "recovered"]
+    # The agent's calls count on this breaker: keep it closed through the five scripted failures.
+    circuit_breaker: { failure_threshold: 10 }
 }
 bot = agent llm { model: model }
 "#,

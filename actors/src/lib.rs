@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod hooks;
 pub mod llm;
+pub mod memory;
 pub mod reply;
 pub mod router;
 pub mod runtime;

@@ -208,6 +208,7 @@ impl Runtime {
             sessions: sessions.clone(),
             root: Default::default(),
             opts: opts.clone(),
+            base_dir: config.base_dir(),
         });
         // Build every behaviour first, so a bad component fails the start before any actor runs.
         let mut behaviours = Vec::with_capacity(cells.len());

@@ -14,4 +14,6 @@ pub struct Services {
     pub sessions: Arc<SessionTable>,
     pub root: OnceLock<actix::Addr<RootSupervisor>>,
     pub opts: RuntimeOptions,
+    /// The .ww file's directory: relative paths in the config (prompt files) start there.
+    pub base_dir: std::path::PathBuf,
 }

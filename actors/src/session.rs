@@ -6,6 +6,7 @@
 use crate::envelope::now_unix;
 use crate::error::RuntimeError;
 use crate::llm::ChatMessage;
+use crate::memory::{MemoryLimits, MemoryWindow};
 use crate::types::SessionInfo;
 use dashmap::DashMap;
 use std::collections::VecDeque;
@@ -15,8 +16,6 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use woodwork_parser::SessionPolicy;
 
-/// Messages of conversation memory kept per session (older ones are forgotten).
-pub const HISTORY_LIMIT: usize = 32;
 /// Longest session id accepted.
 pub const MAX_SESSION_ID: usize = 128;
 
@@ -26,7 +25,10 @@ struct Session {
     turns: u64,
     busy: bool,
     waiters: VecDeque<oneshot::Sender<SessionTurn>>,
-    history: VecDeque<ChatMessage>,
+    /// Conversation windows, one per memory component used in this session (usually one).
+    memories: Vec<(Arc<str>, MemoryWindow)>,
+    /// Agents waiting for the user's answer to `ask_user` (resumed by the session's next input).
+    paused: Vec<(Arc<str>, crate::component::agent::Paused)>,
 }
 
 /// All sessions.
@@ -140,7 +142,8 @@ impl SessionTable {
                 turns: 0,
                 busy: false,
                 waiters: VecDeque::new(),
-                history: VecDeque::new(),
+                memories: Vec::new(),
+                paused: Vec::new(),
             }
         });
         if created {
@@ -224,23 +227,39 @@ impl SessionTable {
         self.map.remove(id).is_some()
     }
 
-    /// The conversation so far (bounded).
+    /// Every conversation window of the session, oldest turn first (what `/sessions` shows).
     pub fn history(&self, id: &str) -> Vec<ChatMessage> {
         self.map
             .get(id)
-            .map(|s| s.history.iter().cloned().collect())
+            .map(|s| s.memories.iter().flat_map(|(_, w)| w.messages()).collect())
             .unwrap_or_default()
     }
 
-    /// Appends to the conversation, forgetting the oldest messages past the limit.
-    pub fn remember(&self, id: &str, messages: impl IntoIterator<Item = ChatMessage>) {
+    /// The session's window of memory component `memory`, as chat messages (empty when none).
+    pub fn recall(&self, id: &str, memory: &str) -> Vec<ChatMessage> {
+        self.map
+            .get(id)
+            .and_then(|s| {
+                s.memories
+                    .iter()
+                    .find(|(m, _)| &**m == memory)
+                    .map(|(_, w)| w.messages())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records one completed turn in the session's window of `memory`, forgetting the oldest
+    /// turns past `limits`.
+    pub fn record(&self, id: &str, memory: &Arc<str>, limits: MemoryLimits, user: &str, ai: &str) {
         if let Some(mut s) = self.map.get_mut(id) {
-            for m in messages {
-                if s.history.len() >= HISTORY_LIMIT {
-                    s.history.pop_front();
+            let i = match s.memories.iter().position(|(m, _)| m == memory) {
+                Some(i) => i,
+                None => {
+                    s.memories.push((memory.clone(), MemoryWindow::default()));
+                    s.memories.len() - 1
                 }
-                s.history.push_back(m);
-            }
+            };
+            s.memories[i].1.push(limits, user, ai);
         }
     }
 
@@ -281,6 +300,21 @@ impl SessionTable {
     /// Sessions evicted to make room since the last call.
     pub fn take_evicted(&self) -> Vec<String> {
         std::mem::take(&mut *self.evicted.lock())
+    }
+
+    /// Parks an agent's loop until the session's next input (`ask_user`).
+    pub fn pause(&self, id: &str, agent: &Arc<str>, state: crate::component::agent::Paused) {
+        if let Some(mut s) = self.map.get_mut(id) {
+            s.paused.retain(|(a, _)| a != agent);
+            s.paused.push((agent.clone(), state));
+        }
+    }
+
+    /// Takes the parked loop of `agent` in this session, if it asked the user something.
+    pub fn resume(&self, id: &str, agent: &str) -> Option<crate::component::agent::Paused> {
+        let mut s = self.map.get_mut(id)?;
+        let i = s.paused.iter().position(|(a, _)| &**a == agent)?;
+        Some(s.paused.swap_remove(i).1)
     }
 
     /// Evicts sessions idle longer than the TTL; returns their ids.

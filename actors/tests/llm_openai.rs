@@ -4,6 +4,7 @@ mod wire;
 
 use serde_json::json;
 use std::time::Duration;
+use wire::openai_sse::*;
 use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{
@@ -11,39 +12,6 @@ use woodwork_runtime::llm::{
 };
 
 const KEY: &str = "sk-test-0123456789abcdef";
-
-fn q(text: &str) -> String {
-    serde_json::to_string(text).unwrap()
-}
-
-/// One `chat.completion.chunk` event, fields in OpenAI's order.
-fn chunk(delta: &str, finish: Option<&str>) -> String {
-    let finish = finish.map(q).unwrap_or_else(|| "null".into());
-    format!(
-        "data: {{\"id\":\"chatcmpl-AZ9\",\"object\":\"chat.completion.chunk\",\"created\":1718345013,\"model\":\"gpt-test\",\"system_fingerprint\":\"fp_9cb5d38cf7\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"logprobs\":null,\"finish_reason\":{finish}}}]}}\n\n"
-    )
-}
-
-fn text_stream(tokens: &[&str]) -> Vec<String> {
-    let mut parts = vec![chunk(
-        r#"{"role":"assistant","content":"","refusal":null}"#,
-        None,
-    )];
-    parts.extend(
-        tokens
-            .iter()
-            .map(|t| chunk(&format!("{{\"content\":{}}}", q(t)), None)),
-    );
-    parts.push(chunk("{}", Some("stop")));
-    parts.push("data: [DONE]\n\n".into());
-    parts
-}
-
-fn completion(message: &str, finish: &str) -> String {
-    format!(
-        "{{\n  \"id\": \"chatcmpl-AZ9\",\n  \"object\": \"chat.completion\",\n  \"created\": 1718345013,\n  \"model\": \"gpt-test\",\n  \"choices\": [\n    {{\n      \"index\": 0,\n      \"message\": {message},\n      \"logprobs\": null,\n      \"finish_reason\": \"{finish}\"\n    }}\n  ],\n  \"usage\": {{\n    \"prompt_tokens\": 19,\n    \"completion_tokens\": 10,\n    \"total_tokens\": 29\n  }},\n  \"system_fingerprint\": \"fp_9cb5d38cf7\"\n}}\n"
-    )
-}
 
 fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
     let mut props = vec![

@@ -104,7 +104,9 @@ async fn session_memory_is_bounded() {
             .unwrap();
     }
     let h = rt.session_history("long");
-    assert_eq!(h.len(), woodwork_runtime::session::HISTORY_LIMIT);
+    // Default `max_turns` 20: the last 20 turns, a user and an assistant message each.
+    assert_eq!(h.len(), 2 * woodwork_runtime::memory::DEFAULT_MAX_TURNS);
+    assert_eq!(h[0].content, "20");
     assert_eq!(h.last().unwrap().content, "echo: 39");
 }
 

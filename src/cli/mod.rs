@@ -5,6 +5,7 @@ pub mod diff;
 pub mod fmt;
 pub mod graph;
 pub mod output;
+pub mod run;
 pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +27,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print components and routes.
     Graph(GraphArgs),
+    /// Talk to the file's `input command_line` on this terminal.
+    Run(run::RunArgs),
     /// Serve the file's components over HTTP until SIGTERM/SIGINT.
     Serve(serve::ServeArgs),
 }

@@ -150,10 +150,16 @@ fn lifecycle_event(
 impl ComponentActor {
     /// An actor for `cell` running `behaviour`.
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
-        let call_timeout = cell
-            .spec
-            .timeout
-            .unwrap_or(cell.breaker.spec().call_timeout);
+        // An agent's work is a whole loop of model and tool calls (each bounded on its own):
+        // without its own `timeout`, the request's deadline bounds it, not one call's timeout.
+        let call_timeout =
+            cell.spec
+                .timeout
+                .unwrap_or(if cell.spec.kind == woodwork_parser::Kind::Agent {
+                    services.opts.default_deadline
+                } else {
+                    cell.breaker.spec().call_timeout
+                });
         ComponentActor {
             cell,
             services,
@@ -267,6 +273,13 @@ impl ComponentActor {
                                 retry_after: e.retry_after.unwrap_or_default(),
                             })
                         }
+                        Failure::Unavailable {
+                            component,
+                            retry_after,
+                        } => r.fail(RuntimeError::Unavailable {
+                            component: component.clone(),
+                            retry_after: *retry_after,
+                        }),
                         _ => r.fail(self.component_error(f.to_string())),
                     }
                 }

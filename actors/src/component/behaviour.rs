@@ -3,6 +3,7 @@
 
 use super::agent::AgentBehaviour;
 use super::cell::ComponentCell;
+use super::console::Console;
 use super::llm::LlmBehaviour;
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
@@ -14,8 +15,8 @@ use woodwork_parser::Kind;
 pub enum Behaviour {
     /// `input *`: passes its input on to its routes.
     Input,
-    /// `output console`: writes the text and returns it as the terminal result.
-    Console,
+    /// `output console`: prints streamed turns on stdout, returns the terminal result.
+    Console(Console),
     /// `output webhook`: passes through (POST comes later).
     PassThrough,
     Llm(LlmBehaviour),
@@ -32,9 +33,9 @@ impl Behaviour {
         let spec = &cell.spec;
         Ok(match spec.kind {
             Kind::Input => Behaviour::Input,
-            Kind::Output if spec.type_name == "console" => Behaviour::Console,
+            Kind::Output if spec.type_name == "console" => Behaviour::Console(Console::default()),
             Kind::Output => Behaviour::PassThrough,
-            Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell)?),
+            Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
             Kind::Agent => Behaviour::Agent(AgentBehaviour::new(cell, services)?),
             other => Behaviour::Passive {
                 what: format!("{} {}", other.as_str(), spec.type_name),
@@ -49,13 +50,7 @@ impl Behaviour {
                 EventType::InputReceived,
                 env.payload.clone(),
             ))),
-            Behaviour::Console => {
-                tracing::info!(target: "woodwork::output", component = &*cell.name, "{}", env.text());
-                Work::Now(Ok(Produced::shared(
-                    EventType::ComponentResponse,
-                    env.payload.clone(),
-                )))
-            }
+            Behaviour::Console(c) => c.handle(env, &cell.name),
             Behaviour::PassThrough => Work::Now(Ok(Produced::shared(
                 EventType::ComponentResponse,
                 env.payload.clone(),

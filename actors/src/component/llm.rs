@@ -1,52 +1,71 @@
-//! `llm *` components: input text → `ChatModel::chat` → `component.response` with the text.
+//! `llm *` components: input text (after the session's memory window, when the llm declares
+//! `memory:`) → `ChatModel::chat` → `component.response` with the text, streamed as it comes
+//! when the caller asked for events.
 
 use super::cell::ComponentCell;
-use super::stream::call_model;
+use super::stream::{call_model, console_routes, StreamTo};
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role};
+use crate::memory::MemoryRef;
+use crate::services::Services;
 use std::sync::Arc;
 
 /// An llm component: its model (shared with agents, kept across restarts) and streaming choice.
 pub struct LlmBehaviour {
     model: Arc<dyn ChatModel>,
     streaming: bool,
+    memory: Option<MemoryRef>,
+    consoles: Arc<[usize]>,
+    services: Arc<Services>,
 }
 
 impl LlmBehaviour {
-    pub fn new(cell: &Arc<ComponentCell>) -> Result<LlmBehaviour, String> {
+    pub fn new(
+        cell: &Arc<ComponentCell>,
+        services: &Arc<Services>,
+    ) -> Result<LlmBehaviour, String> {
         let model = cell
             .model
             .clone()
             .ok_or_else(|| format!("llm `{}` has no model", cell.name))?;
+        let memory = MemoryRef::of(&cell.spec, |n| services.router.lookup(n).map(|c| &*c.spec))?;
         Ok(LlmBehaviour {
             model,
             streaming: cell.spec.streaming.unwrap_or(true),
+            memory,
+            consoles: console_routes(cell, services),
+            services: services.clone(),
         })
     }
 
     /// One chat call for one input.
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         let model = self.model.clone();
+        let input = env.text();
+        let mut messages = Vec::with_capacity(1);
+        if let Some(m) = &self.memory {
+            messages = self.services.sessions.recall(&env.session_id, &m.name);
+        }
+        messages.push(ChatMessage::new(Role::User, input.clone()));
         let request = ChatRequest {
-            messages: vec![ChatMessage::new(Role::User, env.text())],
+            messages,
             tools: Vec::new(),
         };
-        let stream_to = if self.streaming {
-            env.reply
-                .as_ref()
-                .and_then(|r| r.turn())
-                .filter(|t| t.events.is_some())
-                .cloned()
-        } else {
-            None
-        };
+        let stream_to = StreamTo::for_message(env, self.streaming, &self.services, &self.consoles);
         let parent = env.clone();
         let name = cell.name.clone();
+        let memory = self.memory.clone();
+        let services = self.services.clone();
         Work::Later(Box::pin(async move {
-            let resp = call_model(model, request, parent, name, stream_to)
+            let resp = call_model(model, request, &parent, &name, stream_to.as_ref(), false)
                 .await
                 .map_err(Failure::Model)?;
+            if let Some(m) = memory {
+                services
+                    .sessions
+                    .record(&parent.session_id, &m.name, m.limits, &input, &resp.text);
+            }
             Ok(Produced::new(
                 EventType::ComponentResponse,
                 serde_json::Value::String(resp.text),

@@ -2,10 +2,13 @@
 
 pub mod actor;
 pub mod agent;
+pub mod answer_filter;
 pub mod behaviour;
 pub mod cell;
+pub mod console;
 pub mod events;
 pub mod llm;
+pub mod model_breaker;
 pub mod stream;
 pub mod work;
 

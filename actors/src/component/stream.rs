@@ -1,88 +1,190 @@
-//! Calling a model for a component, streaming its text deltas to the caller's event stream as
-//! `stream.chunk` envelopes in index order (the last one `is_final`), then `stream.completed`.
+//! Calling a model for a component, streaming its text deltas as `stream.chunk` envelopes in index
+//! order as they arrive (closed by an empty chunk marked `is_final`), then `stream.completed` / `stream.failed`: to the caller's
+//! event stream (`Runtime::send_stream`, SSE, `run`) and to the `output console` components the
+//! component routes to, which print them as they arrive. Streams only when the caller asked for
+//! events; agents stream only their final answer ([`AnswerFilter`]).
 
-use crate::envelope::{Envelope, EventType};
+use super::answer_filter::AnswerFilter;
+use super::cell::ComponentCell;
+use crate::envelope::{Envelope, EventType, MessageId};
 use crate::llm::{ChatModel, ChatRequest, ChatResponse, ModelError};
 use crate::reply::Turn;
+use crate::services::Services;
+use crate::types::RuntimeEvent;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use woodwork_parser::Kind;
 
 /// Chunks buffered between the model and the forwarder.
 const CHUNK_BUFFER: usize = 64;
 
-/// Calls `model`; when `stream_to` is given, forwards each chunk as it arrives.
+/// Where one call's chunks go.
+#[derive(Clone)]
+pub struct StreamTo {
+    turn: Arc<Turn>,
+    services: Arc<Services>,
+    /// `output console` components among the routes (cell indices).
+    consoles: Arc<[usize]>,
+}
+
+/// The `output console` components `cell` routes to: they get the chunks too.
+pub fn console_routes(cell: &ComponentCell, services: &Services) -> Arc<[usize]> {
+    let cells = services.router.cells();
+    cell.routes
+        .iter()
+        .copied()
+        .filter(|i| {
+            let c = &cells[*i];
+            c.spec.kind == Kind::Output && c.spec.type_name == "console"
+        })
+        .collect()
+}
+
+impl StreamTo {
+    /// Streaming for one message: only for a routed turn whose caller asked for events (tool
+    /// calls, benchmarks and plain requests get the assembled answer only).
+    pub fn for_message(
+        env: &Envelope,
+        streaming: bool,
+        services: &Arc<Services>,
+        consoles: &Arc<[usize]>,
+    ) -> Option<StreamTo> {
+        if !streaming {
+            return None;
+        }
+        let turn = env
+            .reply
+            .as_ref()
+            .and_then(|r| r.turn())
+            .filter(|t| t.events.is_some())?;
+        Some(StreamTo {
+            turn: turn.clone(),
+            services: services.clone(),
+            consoles: consoles.clone(),
+        })
+    }
+
+    async fn send(&self, env: Envelope) {
+        for &to in self.consoles.iter() {
+            let mut copy = env.clone();
+            copy.target = Some(self.services.router.cells()[to].name.clone());
+            // Not part of the turn's branches: the console prints it and that is all.
+            copy.reply = None;
+            self.services.router.deliver(to, copy);
+        }
+        if let Some(tx) = &self.turn.events {
+            // Awaiting here lets a slow reader slow the model instead of growing memory.
+            let _ = tx.send(RuntimeEvent::Event(env)).await;
+        }
+    }
+}
+
+/// One call's chunk numbering.
+struct Forwarder<'a> {
+    to: &'a StreamTo,
+    parent: &'a Envelope,
+    component: &'a Arc<str>,
+    stream_id: Arc<str>,
+    index: u32,
+}
+
+impl Forwarder<'_> {
+    /// Sends a piece at once (no holding back: a token reaches the reader as soon as it exists).
+    async fn piece(&mut self, text: String) {
+        if text.is_empty() {
+            return;
+        }
+        self.chunk(text, false).await;
+    }
+
+    /// Closes a stream that sent anything with an empty chunk marked `is_final`.
+    async fn finish(&mut self) {
+        if self.index > 0 {
+            self.chunk(String::new(), true).await;
+        }
+    }
+
+    async fn chunk(&mut self, text: String, is_final: bool) {
+        let mut env = self.parent.forward(
+            EventType::StreamChunk,
+            Arc::new(serde_json::json!({ "chunk": text, "component_id": &**self.component })),
+            self.component.clone(),
+            self.component.clone(),
+        );
+        env.stream_id = Some(self.stream_id.clone());
+        env.chunk_index = Some(self.index);
+        env.is_final = Some(is_final);
+        self.index += 1;
+        self.to.send(env).await;
+    }
+}
+
+/// Calls `model`; with `stream_to`, forwards each chunk as it arrives (for an agent,
+/// `answer_only`: only its final answer's text). Dropping this future drops the provider's.
 pub async fn call_model(
     model: Arc<dyn ChatModel>,
     request: ChatRequest,
-    parent: Envelope,
-    component: Arc<str>,
-    stream_to: Option<Arc<Turn>>,
+    parent: &Envelope,
+    component: &Arc<str>,
+    stream_to: Option<&StreamTo>,
+    answer_only: bool,
 ) -> Result<ChatResponse, ModelError> {
-    let Some(turn) = stream_to else {
+    let Some(to) = stream_to else {
         return model.chat(request, None).await;
     };
     let (tx, mut rx) = mpsc::channel::<String>(CHUNK_BUFFER);
-    let stream_id: Arc<str> = Arc::from(parent.message_id.to_string());
+    let mut fwd = Forwarder {
+        to,
+        parent,
+        component,
+        stream_id: Arc::from(MessageId::next().to_string()),
+        index: 0,
+    };
+    let mut filter = answer_only.then(AnswerFilter::default);
     let chat = model.chat(request, Some(tx));
     let forward = async {
-        let mut index = 0u32;
-        let mut held: Option<String> = None;
-        while let Some(chunk) = rx.recv().await {
-            if let Some(prev) = held.replace(chunk) {
-                send_chunk(&turn, &parent, &component, &stream_id, index, prev, false).await;
-                index += 1;
+        while let Some(delta) = rx.recv().await {
+            let piece = match &mut filter {
+                Some(f) => match f.push(&delta) {
+                    Some(p) => p,
+                    None => continue,
+                },
+                None => delta,
+            };
+            fwd.piece(piece).await;
+        }
+    };
+    let (mut result, ()) = futures_util::future::join(chat, forward).await;
+    if let (Ok(resp), Some(f)) = (&result, &mut filter) {
+        // A reply in no format that ended without a tool call is the answer itself.
+        if resp.tool_calls.is_empty() {
+            if let Some(rest) = f.finish() {
+                fwd.piece(rest).await;
             }
         }
-        if let Some(last) = held {
-            send_chunk(&turn, &parent, &component, &stream_id, index, last, true).await;
-            index += 1;
-        }
-        index
-    };
-    let (mut result, count) = futures_util::future::join(chat, forward).await;
+    }
+    fwd.finish().await;
+    let count = fwd.index;
     if let Err(e) = &mut result {
         // Text already reached the caller: retrying would repeat it (DESIGN.md §4).
         e.after_first_token |= count > 0;
     }
+    if count == 0 && answer_only && result.is_ok() {
+        return result; // an action step: nothing was streamed, nothing to close
+    }
     let (event, body) = match &result {
         Ok(_) => (
             EventType::StreamCompleted,
-            serde_json::json!({ "chunks": count, "component_id": &*component }),
+            serde_json::json!({ "chunks": count, "component_id": &**component }),
         ),
         Err(e) => (
             EventType::StreamFailed,
-            serde_json::json!({ "error": e.to_string(), "component_id": &*component }),
+            serde_json::json!({ "error": e.to_string(), "component_id": &**component }),
         ),
     };
-    let mut done = parent.forward(event, Arc::new(body), component.clone(), component);
-    done.stream_id = Some(stream_id);
+    let mut done = parent.forward(event, Arc::new(body), component.clone(), component.clone());
+    done.stream_id = Some(fwd.stream_id.clone());
     done.is_final = Some(true);
-    if let Some(tx) = &turn.events {
-        let _ = tx.send(crate::types::RuntimeEvent::Event(done)).await;
-    }
+    to.send(done).await;
     result
-}
-
-async fn send_chunk(
-    turn: &Turn,
-    parent: &Envelope,
-    component: &Arc<str>,
-    stream_id: &Arc<str>,
-    index: u32,
-    text: String,
-    is_final: bool,
-) {
-    let mut env = parent.forward(
-        EventType::StreamChunk,
-        Arc::new(serde_json::json!({ "chunk": text, "component_id": &**component })),
-        component.clone(),
-        component.clone(),
-    );
-    env.stream_id = Some(stream_id.clone());
-    env.chunk_index = Some(index);
-    env.is_final = Some(is_final);
-    if let Some(tx) = &turn.events {
-        // Awaiting here lets a slow reader slow the model instead of growing memory.
-        let _ = tx.send(crate::types::RuntimeEvent::Event(env)).await;
-    }
 }

@@ -47,6 +47,11 @@ pub enum Failure {
     Cancelled,
     /// The component cannot do this (bad input, unimplemented type, ...): not retryable.
     Error(String),
+    /// A component this work depends on (an agent's model) has its breaker open: fail fast.
+    Unavailable {
+        component: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl Failure {
@@ -55,13 +60,16 @@ impl Failure {
         match self {
             Failure::Model(e) => e.retryable(),
             Failure::Timeout => true,
-            Failure::Cancelled | Failure::Error(_) => false,
+            Failure::Cancelled | Failure::Error(_) | Failure::Unavailable { .. } => false,
         }
     }
 
     /// Counts against the circuit breaker (the caller going away does not).
     pub fn trips_breaker(&self) -> bool {
-        !matches!(self, Failure::Cancelled | Failure::Error(_))
+        !matches!(
+            self,
+            Failure::Cancelled | Failure::Error(_) | Failure::Unavailable { .. }
+        )
     }
 }
 
@@ -72,6 +80,14 @@ impl fmt::Display for Failure {
             Failure::Timeout => f.write_str("timed out"),
             Failure::Cancelled => f.write_str("cancelled by the caller"),
             Failure::Error(m) => f.write_str(m),
+            Failure::Unavailable {
+                component,
+                retry_after,
+            } => write!(
+                f,
+                "`{component}` is unavailable (circuit breaker open); retry in {}s",
+                retry_after.as_secs().max(1)
+            ),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! or hold a stream to test broken connections and cancellation.
 #![allow(dead_code)]
 
+pub mod openai_sse;
+
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

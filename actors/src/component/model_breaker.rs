@@ -1,0 +1,39 @@
+//! A model call made on behalf of another component (an agent calling its `model:`) still counts
+//! for the llm component's circuit breaker — the breaker in the llm's cell, the same one its own
+//! calls and the bus admission use: open fails fast, each result is recorded.
+
+use super::actor::breaker_changed;
+use super::cell::ComponentCell;
+use super::work::Failure;
+use crate::bus::MessageBus;
+use crate::llm::{ChatResponse, ModelError, ModelErrorKind};
+use std::future::Future;
+
+/// Runs `call` if `cell`'s breaker admits it and records the outcome on that breaker.
+pub async fn through_breaker(
+    cell: &ComponentCell,
+    bus: &dyn MessageBus,
+    call: impl Future<Output = Result<ChatResponse, ModelError>>,
+) -> Result<ChatResponse, Failure> {
+    match cell.breaker.allow() {
+        Ok(Some(t)) => breaker_changed(bus, cell, t),
+        Ok(None) => {}
+        Err(retry_after) => {
+            return Err(Failure::Unavailable {
+                component: cell.name.to_string(),
+                retry_after,
+            })
+        }
+    }
+    let result = call.await;
+    let transition = match &result {
+        Ok(_) => cell.breaker.on_success(),
+        // The caller going away says nothing about the model's health.
+        Err(e) if e.kind == ModelErrorKind::Cancelled => None,
+        Err(_) => cell.breaker.on_failure(),
+    };
+    if let Some(t) = transition {
+        breaker_changed(bus, cell, t);
+    }
+    result.map_err(Failure::Model)
+}

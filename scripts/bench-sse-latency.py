@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Added latency per streamed token, provider socket -> SSE client, through the real binary.
+
+A loopback server speaking OpenAI Chat Completions SSE streams N tokens, one chunked write each,
+paced (default 1 ms apart, so every token is measured unqueued); each token's text is the
+CLOCK_MONOTONIC time (ns) at which it was written. The client times each token's arrival:
+  direct   - the client reads the provider's stream itself (kernel + Python parsing cost),
+  woodwork - `woodwork-actors serve` with `llm openai` on that server, the client reading
+             `POST /model/input?stream=true` (SSE `stream.chunk` events).
+added = woodwork - direct, per percentile. Target (DESIGN.md §6): <= 50 us per token.
+
+  cargo build --release && python3 scripts/bench-sse-latency.py [--tokens 2000] [--gap-us 1000]
+"""
+import argparse, http.client, json, multiprocessing, os, socket, subprocess, sys, tempfile, threading, time
+
+def provider(port_queue, tokens, gap_ns):
+    """Runs in its own process: the client's Python thread must not wait on this one's GIL."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0)); srv.listen(16)
+    port_queue.put(srv.getsockname()[1])
+    def serve(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            d = c.recv(65536)
+            if not d: return
+            data += d
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        while len(body) < length:
+            body += c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        def send(ev):
+            b = ev.encode()
+            c.sendall(b"%x\r\n" % len(b) + b + b"\r\n")
+        send('data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
+        for _ in range(tokens):
+            time.sleep(gap_ns / 1e9)
+            send('data: {"choices":[{"index":0,"delta":{"content":"%d "},"finish_reason":null}]}\n\n' % time.monotonic_ns())
+        send('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n')
+        send("data: [DONE]\n\n")
+        c.sendall(b"0\r\n\r\n")
+        c.close()
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+def read_sse(resp, pick):
+    lat = []
+    while True:
+        line = resp.readline()
+        if not line: break
+        now = time.monotonic_ns()
+        if not line.startswith(b"data: "): continue
+        t = pick(line[6:])
+        if t is not None: lat.append(now - t)
+    return lat
+
+def pick_provider(data):
+    if data.strip() == b"[DONE]": return None
+    c = json.loads(data)["choices"][0]["delta"].get("content") or ""
+    return int(c) if c.strip() else None
+
+def pick_woodwork(data):
+    ev = json.loads(data)
+    if ev.get("event_type") != "stream.chunk": return None
+    c = ev["payload"]["chunk"].strip()
+    return int(c) if c else None
+
+def pct(xs, p): xs = sorted(xs); return xs[min(len(xs) - 1, int(len(xs) * p))] / 1000.0
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokens", type=int, default=2000)
+    ap.add_argument("--gap-us", type=int, default=1000)
+    ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "woodwork-actors"))
+    a = ap.parse_args()
+    q = multiprocessing.Queue()
+    prov = multiprocessing.Process(target=provider, args=(q, a.tokens, a.gap_us * 1000), daemon=True)
+    prov.start()
+    port = [q.get(timeout=30)]
+    # direct
+    conn = http.client.HTTPConnection("127.0.0.1", port[0])
+    conn.request("POST", "/v1/chat/completions", body=b"{}", headers={"content-type": "application/json"})
+    direct = read_sse(conn.getresponse(), pick_provider)
+    # through woodwork-actors
+    d = tempfile.mkdtemp()
+    ww = os.path.join(d, "main.ww")
+    open(ww, "w").write('model = llm openai { api_key: "sk-bench", model: "m", base_url: "http://127.0.0.1:%d/v1" }\n' % port[0])
+    p = subprocess.Popen([a.bin, "serve", ww, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         env={**os.environ, "RUST_LOG": "warn"})
+    try:
+        base = None
+        for line in p.stdout:
+            line = line.decode()
+            if line.startswith("listening on "): base = line.split("listening on ")[1].strip(); break
+        host, port2 = base.replace("http://", "").split(":")
+        threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
+        conn = http.client.HTTPConnection(host, int(port2))
+        conn.request("POST", "/model/input?stream=true", body=json.dumps({"input": "go"}),
+                     headers={"content-type": "application/json"})
+        via = read_sse(conn.getresponse(), pick_woodwork)
+    finally:
+        p.terminate(); p.wait(); prov.terminate()
+    print("tokens=%d gap=%dus" % (a.tokens, a.gap_us))
+    for name, xs in (("direct", direct), ("woodwork", via)):
+        print("%-9s n=%d p50=%.1fus p90=%.1fus p99=%.1fus" % (name, len(xs), pct(xs, .5), pct(xs, .9), pct(xs, .99)))
+    print("added    p50=%.1fus p90=%.1fus p99=%.1fus (target <= 50us)" % tuple(pct(via, q) - pct(direct, q) for q in (.5, .9, .99)))
+
+if __name__ == "__main__":
+    main()

@@ -188,6 +188,12 @@ const MAX_TOKENS: KeySpec = opt(
     Ty::Int { min: 1 },
     "reply length limit in tokens",
 );
+/// How a tool is described to the agents that use it (the prompt's tool list, native tool specs).
+const DESCRIPTION: KeySpec = opt(
+    "description",
+    Ty::Str,
+    "what this component does, shown to agents that use it as a tool",
+);
 /// Retries of a provider call on 429 / overload / 5xx / timeout (never after the first streamed token).
 const MAX_RETRIES: KeySpec = opt(
     "max_retries",
@@ -208,6 +214,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "openai",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req_unless(
                 "api_key",
                 "base_url",
@@ -235,6 +242,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "claude",
         aliases: &["anthropic"],
         keys: &[
+            DESCRIPTION,
             req(
                 "api_key",
                 Ty::Secret,
@@ -271,6 +279,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "ollama",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req(
                 "model",
                 Ty::Str,
@@ -296,6 +305,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "hugging_face",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req(
                 "api_key",
                 Ty::Secret,
@@ -327,6 +337,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "mock",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             opt("reply", Ty::Str, "a fixed answer"),
             opt(
                 "replies",
@@ -343,6 +354,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "llm",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req(
                 "model",
                 Ty::Ref(&[Kind::Llm]),
@@ -471,6 +483,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "chroma",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             opt("client", Ty::Str, "`local` or `http`"),
             opt("path", Ty::Str, "local data directory"),
             opt("url", Ty::Str, "Chroma server URL"),
@@ -490,6 +503,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "web",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req(
                 "url",
                 Ty::Str,
@@ -509,6 +523,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "functions",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             req(
                 "path",
                 Ty::Str,
@@ -527,6 +542,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
         type_name: "server",
         aliases: &[],
         keys: &[
+            DESCRIPTION,
             opt(
                 "command",
                 Ty::StrOrStrList,

@@ -591,3 +591,22 @@ fn openai_key_is_required_only_for_the_providers_own_service() {
     assert_eq!(codes(&unset), vec!["unset-variable"]);
     assert!(unset.has_errors());
 }
+
+#[test]
+fn tools_take_a_description_for_the_agents_that_use_them() {
+    let r = no_env(
+        r#"
+writer = llm mock { description: "writes prose" }
+fetch = api web { url: "http://127.0.0.1:9/", description: "fetches pages" }
+bot = agent llm { model: writer, tools: [writer, fetch], description: "answers" }
+"#,
+    );
+    let cfg = ok(&r);
+    assert!(r.diagnostics.is_empty(), "{}", r.render_text());
+    assert_eq!(
+        cfg.component("fetch").unwrap().prop_str("description"),
+        Some("fetches pages")
+    );
+    let wrong = no_env(r#"w = llm mock { description: 3 }"#);
+    assert!(wrong.has_errors(), "{}", wrong.render_text());
+}

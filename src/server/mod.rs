@@ -82,6 +82,8 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
             .wrap(from_fn(middleware::request_id::request_id))
     })
     .disable_signals()
+    // Token chunks are small writes: with Nagle on, each waits for the previous one's ACK.
+    .tcp_nodelay(true)
     .shutdown_timeout(opts.drain_timeout.as_secs().max(1));
     if let Some(n) = opts.workers {
         server = server.workers(n.max(1));

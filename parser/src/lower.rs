@@ -40,15 +40,20 @@ pub fn lower(
     let mut refs: Vec<RefUse> = Vec::new();
     let mut to = Vec::new();
     let mut seen = SeenKeys::default();
-    let written: Vec<String> = crate::ast::items(&decl.body.members)
-        .map(|e| canonical_key(schema, &e.key.text).to_string())
+    // Keys whose requirement is waived because their `unless` key is written (openai's `api_key`
+    // next to a `base_url`); empty, and free, for every other schema.
+    let waived: Vec<&'static str> = schema
+        .keys
+        .iter()
+        .filter(|k| {
+            k.unless.is_some_and(|other| {
+                crate::ast::items(&decl.body.members)
+                    .any(|e| canonical_key(schema, &e.key.text) == other)
+            })
+        })
+        .map(|k| k.name)
         .collect();
-    let required = |spec: &schema::KeySpec| {
-        spec.required
-            && !spec
-                .unless
-                .is_some_and(|other| written.iter().any(|k| k == other))
-    };
+    let required = |spec: &schema::KeySpec| spec.required && !waived.contains(&spec.name);
 
     for entry in crate::ast::items_mut(&mut decl.body.members) {
         if diags.len() > crate::check::MAX_DIAGNOSTICS {

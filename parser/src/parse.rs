@@ -377,6 +377,7 @@ impl<'a> Parser<'a> {
     /// Opens the bracketed group at the current token and parses its inside with `inner` one level
     /// deeper, restoring the depth on every exit; beyond [`MAX_DEPTH`] the group is reported and
     /// skipped instead.
+    #[inline(always)]
     fn nested<T>(&mut self, inner: impl FnOnce(&mut Self, Token) -> PResult<T>) -> PResult<T> {
         let open = self.bump();
         self.depth += 1;
@@ -392,6 +393,7 @@ impl<'a> Parser<'a> {
     /// Consumes what may stand between the members of a block or list: line breaks (an empty line
     /// marks the next member `blank_before`), commas, and comments (kept as members). False when
     /// the current token is none of these.
+    #[inline(always)]
     fn separator<T>(&mut self, members: &mut Vec<Member<T>>, blank: &mut bool) -> bool {
         match self.peek() {
             Tok::Newline => {
@@ -415,6 +417,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Records a parsed member with the `,` and same-line comment after it; true when a `,` followed.
+    #[inline(always)]
     fn push_item<T>(&mut self, members: &mut Vec<Member<T>>, value: T, blank: bool) -> bool {
         let comma = self.peek() == Tok::Comma;
         if comma {

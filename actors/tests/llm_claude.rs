@@ -6,9 +6,7 @@ mod wire;
 use serde_json::json;
 use wire::*;
 use woodwork_parser::Value;
-use woodwork_runtime::llm::{
-    build_provider, ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall, ToolSpec,
-};
+use woodwork_runtime::llm::{ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall};
 
 const KEY: &str = "sk-ant-api03-test-key-0123456789";
 
@@ -91,31 +89,15 @@ fn text_stream(tokens: &[&str]) -> Vec<String> {
 }
 
 fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
-    let mut props = vec![
-        ("api_key", secret(KEY)),
-        ("model", s("claude-test")),
-        ("base_url", s(&server.url)),
-    ];
-    props.extend(extra);
-    build_provider(&component("claude", props)).unwrap()
-}
-
-fn hello() -> ChatRequest {
-    ChatRequest {
-        messages: vec![
-            ChatMessage::new(Role::System, "Be brief."),
-            ChatMessage::new(Role::User, "Say hello"),
+    provider(
+        "claude",
+        vec![
+            ("api_key", secret(KEY)),
+            ("model", s("claude-test")),
+            ("base_url", s(&server.url)),
         ],
-        tools: Vec::new(),
-    }
-}
-
-fn weather_tool() -> ToolSpec {
-    ToolSpec {
-        name: "get_weather".into(),
-        description: "Current weather for a city".into(),
-        parameters: json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}),
-    }
+        extra,
+    )
 }
 
 #[tokio::test]

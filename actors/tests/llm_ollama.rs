@@ -6,7 +6,7 @@ use serde_json::json;
 use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{
-    build_provider, ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall, ToolSpec,
+    ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall, ToolSpec,
 };
 
 fn q(text: &str) -> String {
@@ -30,12 +30,7 @@ fn text_stream(tokens: &[&str]) -> Vec<String> {
     parts
 }
 
-fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
-    let mut props = vec![("model", s("llama3.2")), ("base_url", s(&server.url))];
-    props.extend(extra);
-    build_provider(&component("ollama", props)).unwrap()
-}
-
+/// Ollama's own conversation (shadows the shared `wire::hello`).
 fn hello() -> ChatRequest {
     ChatRequest {
         messages: vec![
@@ -44,6 +39,14 @@ fn hello() -> ChatRequest {
         ],
         tools: Vec::new(),
     }
+}
+
+fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
+    provider(
+        "ollama",
+        vec![("model", s("llama3.2")), ("base_url", s(&server.url))],
+        extra,
+    )
 }
 
 #[tokio::test]

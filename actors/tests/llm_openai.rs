@@ -8,37 +8,21 @@ use wire::openai_sse::*;
 use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{
-    build_provider, ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall, ToolSpec,
+    build_provider, ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall,
 };
 
 const KEY: &str = "sk-test-0123456789abcdef";
 
 fn model(server: &Server, extra: Vec<(&str, Value)>) -> std::sync::Arc<dyn ChatModel> {
-    let mut props = vec![
-        ("api_key", secret(KEY)),
-        ("model", s("gpt-test")),
-        ("base_url", s(&format!("{}/v1", server.url))),
-    ];
-    props.extend(extra);
-    build_provider(&component("openai", props)).unwrap()
-}
-
-fn hello() -> ChatRequest {
-    ChatRequest {
-        messages: vec![
-            ChatMessage::new(Role::System, "Be brief."),
-            ChatMessage::new(Role::User, "Say hello"),
+    provider(
+        "openai",
+        vec![
+            ("api_key", secret(KEY)),
+            ("model", s("gpt-test")),
+            ("base_url", s(&format!("{}/v1", server.url))),
         ],
-        tools: Vec::new(),
-    }
-}
-
-fn weather_tool() -> ToolSpec {
-    ToolSpec {
-        name: "get_weather".into(),
-        description: "Current weather for a city".into(),
-        parameters: json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}),
-    }
+        extra,
+    )
 }
 
 fn assert_no_key(err: &woodwork_runtime::llm::ModelError) {

@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 use woodwork_parser::{Component, Kind, Secret, Value};
-use woodwork_runtime::llm::{ChatModel, ChatRequest, ChatResponse, ModelError};
+use woodwork_runtime::llm::{
+    build_provider, ChatMessage, ChatModel, ChatRequest, ChatResponse, ModelError, Role, ToolSpec,
+};
 
 /// One request as the server received it.
 #[derive(Clone, Debug)]
@@ -351,4 +353,35 @@ pub async fn chat(model: &dyn ChatModel, request: ChatRequest) -> Result<ChatRes
     tokio::time::timeout(Duration::from_secs(30), model.chat(request, None))
         .await
         .expect("hang guard")
+}
+
+/// A provider client of `type_name` pointed at this test server, with `props` on top of `extra`.
+pub fn provider(
+    type_name: &str,
+    props: Vec<(&str, Value)>,
+    extra: Vec<(&str, Value)>,
+) -> Arc<dyn ChatModel> {
+    let mut all = props;
+    all.extend(extra);
+    build_provider(&component(type_name, all)).unwrap()
+}
+
+/// The conversation most provider tests send.
+pub fn hello() -> ChatRequest {
+    ChatRequest {
+        messages: vec![
+            ChatMessage::new(Role::System, "Be brief."),
+            ChatMessage::new(Role::User, "Say hello"),
+        ],
+        tools: Vec::new(),
+    }
+}
+
+/// The tool the tool-calling tests offer.
+pub fn weather_tool() -> ToolSpec {
+    ToolSpec {
+        name: "get_weather".into(),
+        description: "Current weather for a city".into(),
+        parameters: serde_json::json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}),
+    }
 }

@@ -59,7 +59,8 @@ pub struct ServeArgs {
     /// Capacity of each component's mailbox (a full mailbox makes senders wait, then 503).
     #[arg(long, value_parser = count_in(1, 1_000_000))]
     pub mailbox_capacity: Option<usize>,
-    /// Most sessions kept at once (a new session beyond it is refused with 503).
+    /// Most sessions kept at once (a new one evicts the least recently active idle session; 503
+    /// only when every session is busy).
     #[arg(long, value_parser = count_in(1, 10_000_000))]
     pub max_sessions: Option<usize>,
     /// Idle seconds after which a session is evicted.

@@ -219,12 +219,7 @@ async fn a_stream_cut_before_done_fails_without_retry() {
 #[tokio::test]
 async fn dropping_the_call_closes_the_upstream_connection() {
     let server = Server::start(vec![Reply::ndjson(vec![line("first")], End::Hold)]).await;
-    let m = model(&server, vec![]);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-    let call = tokio::spawn(async move { m.chat(hello(), Some(tx)).await });
-    assert_eq!(rx.recv().await.as_deref(), Some("first"));
-    call.abort();
-    server.wait_held_connection_closed().await;
+    abort_after_first_chunk(&server, model(&server, vec![]), hello(), "first").await;
 }
 
 #[tokio::test]

@@ -352,12 +352,7 @@ async fn dropping_the_call_closes_the_upstream_connection() {
     let mut parts = text_stream(&["first", "never"]);
     parts.truncate(2);
     let server = Server::start(vec![Reply::sse(parts, End::Hold)]).await;
-    let m = model(&server, vec![]);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-    let call = tokio::spawn(async move { m.chat(hello(), Some(tx)).await });
-    assert_eq!(rx.recv().await.as_deref(), Some("first"));
-    call.abort();
-    server.wait_held_connection_closed().await;
+    let call = abort_after_first_chunk(&server, model(&server, vec![]), hello(), "first").await;
     assert!(call.await.unwrap_err().is_cancelled());
 }
 

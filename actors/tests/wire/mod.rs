@@ -385,3 +385,20 @@ pub fn weather_tool() -> ToolSpec {
         parameters: serde_json::json!({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}),
     }
 }
+
+/// Starts a streamed call, drops it after its first chunk (`first`) and waits until this server
+/// sees its connection closed: dropping a call must cancel the upstream request. Returns the
+/// aborted task for callers that inspect it.
+pub async fn abort_after_first_chunk(
+    server: &Server,
+    m: Arc<dyn ChatModel>,
+    request: ChatRequest,
+    first: &str,
+) -> tokio::task::JoinHandle<Result<ChatResponse, ModelError>> {
+    let (tx, mut rx) = mpsc::channel(4);
+    let call = tokio::spawn(async move { m.chat(request, Some(tx)).await });
+    assert_eq!(rx.recv().await.as_deref(), Some(first));
+    call.abort();
+    server.wait_held_connection_closed().await;
+    call
+}

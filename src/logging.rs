@@ -1,16 +1,16 @@
 //! Structured logs on stderr (stdout carries only the `listening on` line): text or JSON, level
 //! from `RUST_LOG` (default `info`). Request lines carry the request span (its `request_id`).
 //!
-//! Lines are written by a background thread through a bounded queue, so a request never waits on
-//! a `write(2)` to stderr; if the queue is full (a log reader slower than the load) lines are
-//! dropped rather than stalling requests.
+//! Lines go through [`crate::log_writer`]: a bounded buffer that a background thread writes in
+//! batches, so a request never waits on a `write(2)` to stderr nor wakes a thread per line.
 
+use crate::log_writer::{self, FlushGuard};
+use std::cell::RefCell;
 use std::io::IsTerminal;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
-
-/// Lines the log queue holds before dropping.
-const LOG_QUEUE_LINES: usize = 64 * 1024;
 
 /// `--log-format`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -20,16 +20,13 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. Keep the guard until exit: dropping it flushes the queue.
-pub fn init(format: LogFormat) -> WorkerGuard {
-    let (writer, guard) = NonBlockingBuilder::default()
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .lossy(true)
-        .thread_name("log-writer")
-        .finish(std::io::stderr());
+/// Installs the global subscriber. Keep the guard until exit: dropping it flushes the buffer.
+pub fn init(format: LogFormat) -> FlushGuard {
+    let (writer, guard) = log_writer::start(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_timer(UtcMicros)
         .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder
@@ -43,4 +40,65 @@ pub fn init(format: LogFormat) -> WorkerGuard {
             .try_init(),
     };
     guard
+}
+
+/// RFC 3339 UTC timestamps with microseconds (`2026-12-01T18:20:14.567346Z`), the same text as
+/// tracing-subscriber's default timer, but the date part is formatted once per second per thread:
+/// the default timer's calendar arithmetic was 1.6% of a loaded server's CPU.
+struct UtcMicros;
+
+thread_local! {
+    /// (unix second, its `YYYY-MM-DDTHH:MM:SS` text).
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+impl FormatTime for UtcMicros {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = now.as_secs();
+        SECOND.with(|cell| {
+            let mut cached = cell.borrow_mut();
+            if cached.0 != secs {
+                *cached = (secs, date_time(secs));
+            }
+            write!(w, "{}.{:06}Z", cached.1, now.subsec_micros())
+        })
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a unix time (proleptic Gregorian, UTC).
+fn date_time(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let rem = unix % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_time;
+
+    #[test]
+    fn calendar_dates() {
+        assert_eq!(date_time(0), "1970-01-01T00:00:00");
+        assert_eq!(date_time(951_782_400), "2000-02-29T00:00:00");
+        assert_eq!(date_time(1_796_147_999), "2026-12-01T17:59:59");
+        assert_eq!(date_time(4_107_542_400), "2100-03-01T00:00:00");
+    }
 }

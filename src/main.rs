@@ -1,6 +1,7 @@
 //! `woodwork-actors`: the command line.
 
 mod cli;
+mod log_writer;
 mod logging;
 mod server;
 

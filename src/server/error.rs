@@ -183,7 +183,13 @@ pub fn retry_after_secs(d: Duration) -> u64 {
 
 impl From<RuntimeError> for ApiError {
     fn from(e: RuntimeError) -> Self {
-        let message = e.to_string();
+        let mut message = e.to_string();
+        if matches!(e, RuntimeError::DeadlineExceeded { .. }) {
+            message.push_str(
+                ": raise deadline_ms (up to the server's --max-request-timeout) or the \
+                 component's timeout",
+            );
+        }
         let retry_after = e.retry_after();
         let code = e.code();
         let status = match &e {

@@ -77,9 +77,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
             .app_data(extractor_errors::json())
             .configure(routes::configure)
             .default_service(web::to(routes::fallback::not_found))
-            .wrap(from_fn(middleware::auth::auth))
-            .wrap(from_fn(middleware::http_metrics::http_metrics))
-            .wrap(from_fn(middleware::request_id::request_id))
+            .wrap(from_fn(middleware::chain))
     })
     .disable_signals()
     // Token chunks are small writes: with Nagle on, each waits for the previous one's ACK.

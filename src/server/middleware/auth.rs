@@ -2,11 +2,9 @@
 //! without secrets). Compared in constant time; the token is never logged or echoed.
 
 use crate::server::error::ApiError;
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
-use actix_web::middleware::Next;
-use actix_web::{web, Error, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 use subtle::ConstantTimeEq;
 
 /// The configured token (in app data); `None` = auth off.
@@ -25,27 +23,21 @@ pub fn authorized(value: Option<&[u8]>, expected: &str) -> bool {
     bool::from(given.ct_eq(expected.as_bytes()))
 }
 
-pub async fn auth(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let expected = req
-        .app_data::<web::Data<AuthToken>>()
-        .and_then(|t| t.0.clone());
-    if let Some(expected) = expected {
-        if !OPEN_PATHS.contains(&req.path()) {
-            let value = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
-            if !authorized(value, &expected) {
-                tracing::info!("rejected: missing or wrong bearer token");
-                let res = ApiError::unauthorized().error_response();
-                return Ok(req.into_response(res).map_into_right_body());
-            }
-        }
+/// The 401 answer when auth is on and the request lacks the token (probe paths are open).
+pub fn reject(req: &ServiceRequest) -> Option<HttpResponse> {
+    let expected = req.app_data::<web::Data<AuthToken>>()?.0.as_deref()?;
+    if OPEN_PATHS.contains(&req.path()) {
+        return None;
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    if authorized(value, expected) {
+        return None;
+    }
+    tracing::info!("rejected: missing or wrong bearer token");
+    Some(ApiError::unauthorized().error_response())
 }
 
 #[cfg(test)]

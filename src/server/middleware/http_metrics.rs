@@ -2,17 +2,12 @@
 //! raw path, so label cardinality stays bounded) and status. Metric handles are cached per worker
 //! thread, so the hot path does no label allocation or registry lookup.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::Error;
 use metrics::{Counter, Histogram};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Instant;
 
-fn method_label(m: &Method) -> &'static str {
+pub fn method_label(m: &Method) -> &'static str {
     match *m {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -29,13 +24,14 @@ fn method_label(m: &Method) -> &'static str {
 const CACHE_CAP: usize = 4096;
 
 /// (method, route pattern, status) → its counter and histogram.
-type HandleCache = HashMap<(&'static str, String, u16), (Counter, Histogram)>;
+type HandleCache = HashMap<(&'static str, &'static str, u16), (Counter, Histogram)>;
 
 thread_local! {
     static HANDLES: RefCell<HandleCache> = RefCell::new(HashMap::new());
 }
 
-fn record(method: &'static str, route: String, status: u16, seconds: f64) {
+/// Counts one finished request; `route` is its pattern from [`crate::server::routes::pattern_of`].
+pub fn record(method: &'static str, route: &'static str, status: u16, seconds: f64) {
     HANDLES.with(|cell| {
         let mut map = cell.borrow_mut();
         let key = (method, route, status);
@@ -48,13 +44,13 @@ fn record(method: &'static str, route: String, status: u16, seconds: f64) {
         let counter = metrics::counter!(
             "woodwork_http_requests_total",
             "method" => method,
-            "route" => route.clone(),
+            "route" => route,
             "status" => status.to_string()
         );
         let histogram = metrics::histogram!(
             "woodwork_http_request_duration_seconds",
             "method" => method,
-            "route" => route.clone()
+            "route" => route
         );
         counter.increment(1);
         histogram.record(seconds);
@@ -64,22 +60,3 @@ fn record(method: &'static str, route: String, status: u16, seconds: f64) {
     });
 }
 
-pub async fn http_metrics(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let method = method_label(req.method());
-    let start = Instant::now();
-    let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
-    record(
-        method,
-        route,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
-    Ok(res)
-}

@@ -3,13 +3,9 @@
 //! finishes, and returns the id in `X-Request-Id`.
 
 use crate::server::error::printable;
-use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
-use std::time::Instant;
-use tracing::Instrument;
+use std::time::Duration;
 
 /// The request's id, in request extensions for handlers (passed on as the runtime trace id).
 #[derive(Clone, Debug)]
@@ -26,44 +22,54 @@ pub fn is_sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-pub async fn request_id(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = req
-        .headers()
+/// The client's id when it is sane, else a fresh UUID.
+pub fn incoming_or_new(req: &ServiceRequest) -> String {
+    req.headers()
         .get(&HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|s| is_sane(s))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!(
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The span every log line of the request is written in.
+pub fn span(id: &str, req: &ServiceRequest) -> tracing::Span {
+    tracing::info_span!(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %printable(req.path()),
-    );
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let start = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let _entered = span.enter();
-    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
-    match result {
-        Ok(mut res) => {
-            let status = res.status().as_u16();
-            if status >= 500 {
-                tracing::warn!(status, elapsed_ms, "request finished");
-            } else {
-                tracing::info!(status, elapsed_ms, "request finished");
-            }
-            if let Ok(v) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(HEADER, v);
-            }
-            Ok(res)
-        }
-        Err(e) => {
-            tracing::warn!(elapsed_ms, error = %e, "request failed");
-            Err(e)
+        path = %Printable(req.path()),
+    )
+}
+
+/// The access-log line (inside the request's span).
+pub fn finished(status: u16, elapsed: Duration) {
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(status, elapsed_ms, "request finished");
+    } else {
+        tracing::info!(status, elapsed_ms, "request finished");
+    }
+}
+
+/// `X-Request-Id` on the response (the id is sane or a UUID, so always a valid header value).
+pub fn set_header<B>(res: &mut ServiceResponse<B>, id: &str) {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        res.headers_mut().insert(HEADER, v);
+    }
+}
+
+/// Formats a client's path as [`printable`] would, without building the string unless a
+/// subscriber records the field (a disabled span costs nothing).
+struct Printable<'a>(&'a str);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.0;
+        if p.len() <= 200 && !p.chars().any(char::is_control) {
+            f.write_str(p)
+        } else {
+            f.write_str(&printable(p))
         }
     }
 }
@@ -77,5 +83,12 @@ mod tests {
         assert!(!super::is_sane("a b"));
         assert!(!super::is_sane(&"a".repeat(65)));
         assert!(!super::is_sane("a\u{e9}"));
+    }
+
+    #[test]
+    fn paths_in_logs_are_printable() {
+        assert_eq!(super::Printable("/in/input").to_string(), "/in/input");
+        assert_eq!(super::Printable("/a\nb").to_string(), "/a?b");
+        assert_eq!(super::Printable(&"x".repeat(300)).to_string().chars().count(), 201);
     }
 }

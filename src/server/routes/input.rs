@@ -7,10 +7,10 @@ use crate::server::middleware::request_id::RequestId;
 use crate::server::routes::components::unknown_component;
 use crate::server::sse::SseBody;
 use crate::server::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::time::Duration;
 use woodwork_runtime::{InputRequest, InputResponse};
 
@@ -72,19 +72,9 @@ pub async fn post_input(
             .insert_header(("X-Accel-Buffering", "no"))
             .streaming(SseBody::new(events, component, until)));
     }
-    match tokio::time::timeout(deadline + GRACE, state.runtime.send(request)).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "deadline_exceeded",
-            format!(
-                "'{component}' did not answer within the {} ms deadline: raise deadline_ms (up to \
-                 the server's --request-timeout) or the component's timeout",
-                deadline.as_millis()
-            ),
-        )),
-        Ok(Err(e)) => Err(ApiError::from(e)),
-        Ok(Ok(resp)) => Ok(HttpResponse::Ok().json(response_json(&component, &resp))),
-    }
+    // The runtime bounds the turn by `deadline` itself (504 past it): no second timer here.
+    let resp = state.runtime.send(request).await?;
+    Ok(HttpResponse::Ok().json(Answer::of(&component, &resp)))
 }
 
 fn accepts_sse(req: &HttpRequest) -> bool {
@@ -110,24 +100,46 @@ fn build_request(
     }
 }
 
-/// The answer body: `output` is the first terminal output; `outputs` lists all when there are several.
-pub fn response_json(component: &str, resp: &InputResponse) -> Value {
-    let output = resp
-        .outputs
-        .first()
-        .map(|o| o.output.clone())
-        .unwrap_or(Value::Null);
-    let mut body = json!({
-        "session_id": resp.session_id,
-        "component": component,
-        "output": output,
-    });
-    if resp.outputs.len() > 1 {
-        body["outputs"] = resp
-            .outputs
-            .iter()
-            .map(|o| json!({"component": o.component, "output": o.output}))
-            .collect();
+/// The answer body: `output` is the first terminal output; `outputs` lists all when there are
+/// several. Serialized straight from the response (no intermediate JSON tree); keys in the sorted
+/// order clients have always seen.
+#[derive(Serialize)]
+pub struct Answer<'a> {
+    component: &'a str,
+    output: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs: Option<Vec<Branch<'a>>>,
+    session_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Branch<'a> {
+    component: &'a str,
+    output: &'a Value,
+}
+
+static NULL: Value = Value::Null;
+
+impl<'a> Answer<'a> {
+    pub fn of(component: &'a str, resp: &'a InputResponse) -> Answer<'a> {
+        Answer {
+            component,
+            output: resp.outputs.first().map(|o| &o.output).unwrap_or(&NULL),
+            outputs: (resp.outputs.len() > 1).then(|| {
+                resp.outputs
+                    .iter()
+                    .map(|o| Branch {
+                        component: &o.component,
+                        output: &o.output,
+                    })
+                    .collect()
+            }),
+            session_id: &resp.session_id,
+        }
     }
-    body
+}
+
+/// The answer body as a JSON value (for SSE `done` frames and DLQ replays).
+pub fn response_json(component: &str, resp: &InputResponse) -> Value {
+    serde_json::to_value(Answer::of(component, resp)).unwrap_or(Value::Null)
 }

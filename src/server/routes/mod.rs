@@ -26,6 +26,42 @@ pub mod sessions;
 use actix_web::web;
 use fallback::resource;
 
+/// The metrics label of a request that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The route pattern `configure` matches `path` to, or [`UNMATCHED`]: the metrics label, found
+/// without asking actix (`match_pattern` re-runs the route table's regexes on every request).
+/// Mirrors the order of `configure`; a test checks it against actix's own answer.
+pub fn pattern_of(path: &str) -> &'static str {
+    match path {
+        "/health" => return "/health",
+        "/livez" => return "/livez",
+        "/readyz" => return "/readyz",
+        "/metrics" => return "/metrics",
+        "/components" => return "/components",
+        "/dlq" => return "/dlq",
+        _ => {}
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return UNMATCHED;
+    };
+    let mut segments = rest.split('/');
+    let seg = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    );
+    let named = |s: &str| !s.is_empty();
+    match seg {
+        (Some("components"), Some(n), None, _) if named(n) => "/components/{name}",
+        (Some("sessions"), Some(n), None, _) if named(n) => "/sessions/{id}",
+        (Some("dlq"), Some(n), Some("replay"), None) if named(n) => "/dlq/{id}/replay",
+        (Some(n), Some("input"), None, _) if named(n) => "/{component}/input",
+        _ => UNMATCHED,
+    }
+}
+
 /// Registers every endpoint of DESIGN.md §5.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/health", "GET").route(web::get().to(health::health)))
@@ -42,4 +78,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/dlq", "GET").route(web::get().to(dlq::list)))
         .service(resource("/dlq/{id}/replay", "POST").route(web::post().to(dlq::replay)))
         .service(resource("/{component}/input", "POST").route(web::post().to(input::post_input)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{test, App, HttpRequest, HttpResponse};
+
+    /// Answers with the pattern actix matched, whatever the route.
+    async fn echo_pattern(req: HttpRequest) -> HttpResponse {
+        HttpResponse::Ok().body(req.match_pattern().unwrap_or_else(|| UNMATCHED.to_string()))
+    }
+
+    #[actix_web::test]
+    async fn pattern_of_agrees_with_the_route_table() {
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| {
+                    for p in [
+                        "/health",
+                        "/livez",
+                        "/readyz",
+                        "/metrics",
+                        "/components",
+                        "/components/{name}",
+                        "/sessions/{id}",
+                        "/dlq",
+                        "/dlq/{id}/replay",
+                        "/{component}/input",
+                    ] {
+                        cfg.service(web::resource(p).to(echo_pattern));
+                    }
+                })
+                .default_service(web::to(echo_pattern)),
+        )
+        .await;
+        for path in [
+            "/health", "/health/", "/livez", "/readyz", "/metrics", "/components", "/components/",
+            "/components/a", "/components/input", "/components/a/input", "/sessions/s1",
+            "/sessions", "/sessions/input", "/dlq", "/dlq/x", "/dlq/x/replay", "/dlq/x/replay/",
+            "/dlq/input", "/in/input", "/in/input/", "//input", "/a/b/input", "/input", "/",
+            "/x", "/in/inputs", "/%20/input",
+        ] {
+            let req = test::TestRequest::get().uri(path).to_request();
+            let body = test::call_and_read_body(&app, req).await;
+            assert_eq!(
+                pattern_of(path),
+                std::str::from_utf8(&body).unwrap(),
+                "path {path}"
+            );
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub async fn chain(
     req.extensions_mut()
         .insert(request_id::RequestId(id.clone()));
     let method = http_metrics::method_label(req.method());
-    let route = crate::server::routes::pattern_of(req.path());
+    let route = crate::server::routes::pattern_of(req.method(), req.path());
     let start = Instant::now();
     let result = async {
         match auth::reject(&req) {

@@ -76,6 +76,10 @@ pub struct Turn {
     outputs: Mutex<Vec<ComponentOutput>>,
     done: Mutex<Option<oneshot::Sender<Result<InputResponse, RuntimeError>>>>,
     pub(crate) events: Option<mpsc::Sender<RuntimeEvent>>,
+    /// The arbiter (thread) the caller reads `events` on, for a streamed turn: a model call runs
+    /// its provider I/O there, so each token goes from the provider's socket to the caller's
+    /// socket without a wake-up of another thread (see `component::stream`).
+    pub(crate) origin: Option<(actix_rt::ArbiterHandle, std::thread::ThreadId)>,
     cancelled: AtomicBool,
     cancel: Notify,
 }
@@ -98,11 +102,24 @@ impl Turn {
             finished: AtomicBool::new(false),
             outputs: Mutex::new(Vec::new()),
             done: Mutex::new(Some(tx)),
+            // Only a streamed turn's tokens are latency-bound; a plain request gets one answer.
+            origin: events
+                .as_ref()
+                .and_then(|_| actix_rt::Arbiter::try_current())
+                .map(|a| (a, std::thread::current().id())),
             events,
             cancelled: AtomicBool::new(false),
             cancel: Notify::new(),
         });
         (turn, rx)
+    }
+
+    /// The caller's arbiter when it is not this thread (a streamed turn from an HTTP worker).
+    pub(crate) fn origin_elsewhere(&self) -> Option<&actix_rt::ArbiterHandle> {
+        self.origin
+            .as_ref()
+            .filter(|(_, thread)| *thread != std::thread::current().id())
+            .map(|(a, _)| a)
     }
 
     pub fn is_finished(&self) -> bool {

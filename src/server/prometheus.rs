@@ -11,6 +11,11 @@ const BUCKETS: [f64; 16] = [
     15.0, 60.0,
 ];
 
+/// How often raw histogram samples are folded into their buckets. The exporter keeps every sample
+/// until then: at 60k requests/s and six histograms, a 5 s period held ~15 MB of samples under
+/// load; 1 s bounds it to a fifth of that.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Installs the global recorder; `None` (with a warning) if one is already installed.
 pub fn install() -> Option<PrometheusHandle> {
     let builder = match PrometheusBuilder::new()
@@ -29,7 +34,7 @@ pub fn install() -> Option<PrometheusHandle> {
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())
                 .spawn(move || loop {
-                    std::thread::sleep(Duration::from_secs(5));
+                    std::thread::sleep(UPKEEP_EVERY);
                     upkeep.run_upkeep();
                 })
                 .ok();

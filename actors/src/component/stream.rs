@@ -7,12 +7,12 @@
 use super::answer_filter::AnswerFilter;
 use super::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType, MessageId};
-use crate::llm::{ChatModel, ChatRequest, ChatResponse, ModelError};
+use crate::llm::{ChatModel, ChatRequest, ChatResponse, ModelError, ModelErrorKind};
 use crate::reply::Turn;
 use crate::services::Services;
 use crate::types::RuntimeEvent;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use woodwork_parser::Kind;
 
 /// Chunks buffered between the model and the forwarder.
@@ -121,6 +121,11 @@ impl Forwarder<'_> {
 
 /// Calls `model`; with `stream_to`, forwards each chunk as it arrives (for an agent,
 /// `answer_only`: only its final answer's text). Dropping this future drops the provider's.
+///
+/// A streamed call runs on the caller's arbiter (the HTTP worker holding the SSE response) when
+/// that is another thread: the provider's socket is then read on the thread that writes the
+/// tokens to the client, so a token costs no wake-up of a second thread on its way (that hop was
+/// about half the added per-token latency). Only the result comes back here, once.
 pub async fn call_model(
     model: Arc<dyn ChatModel>,
     request: ChatRequest,
@@ -132,6 +137,44 @@ pub async fn call_model(
     let Some(to) = stream_to else {
         return model.chat(request, None).await;
     };
+    let Some(origin) = to.turn.origin_elsewhere() else {
+        return stream_call(model, request, parent, component, to, answer_only).await;
+    };
+    let (tx, rx) = oneshot::channel();
+    let (parent, component, to) = (parent.clone(), component.clone(), to.clone());
+    let remote = async move {
+        let call = stream_call(model, request, &parent, &component, &to, answer_only);
+        let mut tx = tx;
+        // This side dropping its receiver (timeout, cancel, restart) drops the provider call.
+        let result = tokio::select! {
+            r = call => r,
+            _ = tx.closed() => return,
+        };
+        let _ = tx.send(result);
+    };
+    if !origin.spawn(remote) {
+        return Err(ModelError::new(
+            ModelErrorKind::Cancelled,
+            "the caller's thread stopped before the model call started",
+        ));
+    }
+    rx.await.unwrap_or_else(|_| {
+        Err(ModelError::new(
+            ModelErrorKind::Cancelled,
+            "the caller's thread stopped during the model call",
+        ))
+    })
+}
+
+/// The streamed call itself, wherever it runs.
+async fn stream_call(
+    model: Arc<dyn ChatModel>,
+    request: ChatRequest,
+    parent: &Envelope,
+    component: &Arc<str>,
+    to: &StreamTo,
+    answer_only: bool,
+) -> Result<ChatResponse, ModelError> {
     let (tx, mut rx) = mpsc::channel::<String>(CHUNK_BUFFER);
     let mut fwd = Forwarder {
         to,

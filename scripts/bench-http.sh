@@ -5,7 +5,10 @@
 # p50/p99 latency and non-2xx/socket errors at each connection count, and the server's RSS before
 # and after the load.
 #
-# Targets: >= half the bare route's requests/s; p99 < 10 ms at 64 connections; zero errors.
+# Targets: >= half the bare route's requests/s; p99 < 10 ms at 64 connections; zero errors;
+# memory back to its baseline after the run. The server runs with a short session TTL
+# (SESSION_TTL, default 5 s) so the bench's sessions expire: RSS is read with no session alive
+# before the load (after the warm-up's sessions expired) and again after the load's expired.
 #
 #   scripts/bench-http.sh                  # 10 s per run, 1/64/256 connections
 #   DURATION=5 CONNS="64" scripts/bench-http.sh
@@ -16,6 +19,8 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-1 64 256}"
 SESSIONS="${SESSIONS:-1000}"   # session ids drawn at random from this many (a realistic mix)
+SESSION_TTL="${SESSION_TTL:-5}"
+SETTLE=$((SESSION_TTL + 4))    # TTL, an eviction pass, a metrics upkeep and the allocator's purge
 export RUST_LOG="${RUST_LOG:-info}"
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -66,7 +71,8 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # WW_ARGS: extra serve flags to compare settings, e.g. WW_ARGS="--workers 1".
 # shellcheck disable=SC2086
-start ww target/release/woodwork-actors serve examples/quickstart/main.ww --port 0 ${WW_ARGS:-}
+start ww target/release/woodwork-actors serve examples/quickstart/main.ww --port 0 \
+  --session-ttl "$SESSION_TTL" ${WW_ARGS:-}
 start bare target/release/examples/bench_bare 127.0.0.1:0
 
 cat >"$WORK/ww.lua" <<LUA
@@ -103,7 +109,11 @@ curl -sf "$URL_bare/echo" -H 'content-type: application/json' -d '{"input":"hell
 # Warm up both, then take the baseline RSS.
 wrk -t2 -c16 -d2s -s "$WORK/ww.lua" "$URL_ww/in/input" >/dev/null
 wrk -t2 -c16 -d2s -s "$WORK/bare.lua" "$URL_bare/echo" >/dev/null
+sessions_now() { curl -sf "$URL_ww/metrics" | awk '/^woodwork_sessions_active / {print $2}'; }
+echo "letting the warm-up's sessions expire (${SETTLE} s)…" >&2
+sleep "$SETTLE"
 RSS_BEFORE="$(rss_kib "$PID_ww")"
+SESSIONS_BEFORE="$(sessions_now)"
 
 # to_ms VALUE: wrk prints 812.00us / 1.23ms / 1.02s
 to_ms() { awk -v v="$1" 'BEGIN {
@@ -144,9 +154,10 @@ read -r o_rps o_p50 o_p99 o_bad o_sock <<<"$(run out "$URL_ww/out/input" "$WORK/
 ERRORS=$((ERRORS + o_bad + o_sock))
 
 RSS_AFTER="$(rss_kib "$PID_ww")"
-sleep 2
+SESSIONS_AFTER="$(sessions_now)"
+sleep "$SETTLE"
 RSS_SETTLED="$(rss_kib "$PID_ww")"
-SESSIONS_NOW="$(curl -sf "$URL_ww/metrics" | awk '/^woodwork_sessions_active / {print $2}')"
+SESSIONS_NOW="$(sessions_now)"
 
 echo
 echo "POST /in/input (quickstart: input -> agent -> llm mock -> output) vs bare actix-web JSON route"
@@ -160,7 +171,7 @@ echo "context, 64 conns, same server:"
 printf '  GET /livez (all middleware, no runtime):      %9s req/s  p50 %s ms  p99 %s ms\n' "$l_rps" "$l_p50" "$l_p99"
 printf '  POST /out/input (one runtime hop, no model):  %9s req/s  p50 %s ms  p99 %s ms  errs %s\n' "$o_rps" "$o_p50" "$o_p99" "$((o_bad + o_sock))"
 echo
-echo "server RSS: before ${RSS_BEFORE} KiB, after ${RSS_AFTER} KiB, 2 s later ${RSS_SETTLED} KiB (sessions: ${SESSIONS_NOW:-?})"
+echo "server RSS: baseline ${RSS_BEFORE} KiB (sessions ${SESSIONS_BEFORE:-?}); right after the load ${RSS_AFTER} KiB (sessions ${SESSIONS_AFTER:-?}); ${SETTLE} s later ${RSS_SETTLED} KiB (sessions ${SESSIONS_NOW:-?}): $(awk -v a="$RSS_SETTLED" -v b="$RSS_BEFORE" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }') vs baseline"
 echo "non-2xx + socket errors on POST /in/input: $ERRORS"
 if [ "$ERRORS" -ne 0 ]; then
   echo "FAIL: errors under load (wrk outputs in $WORK kept for inspection)" >&2

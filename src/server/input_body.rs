@@ -3,7 +3,7 @@
 
 use crate::server::error::ApiError;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -42,11 +42,14 @@ struct JsonBody {
 const BODY_HELP: &str = r#"send a JSON object like {"input": "hello", "session_id": "optional-id"} or a plain-text body"#;
 
 /// Reads the whole body, refusing (413) as soon as it passes `limit` bytes.
-pub async fn read_limited(
+pub async fn read_limited<P>(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    mut payload: P,
     limit: usize,
-) -> Result<BytesMut, ApiError> {
+) -> Result<BytesMut, ApiError>
+where
+    P: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

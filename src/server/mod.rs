@@ -144,7 +144,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
 }
 
 /// Extractor configs whose errors answer in the JSON error shape too.
-mod extractor_errors {
+pub mod extractor_errors {
     use super::*;
 
     pub fn path() -> web::PathConfig {
@@ -161,13 +161,15 @@ mod extractor_errors {
     }
 
     pub fn query() -> web::QueryConfig {
-        web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
-            ApiError::bad_request(
-                "bad_query",
-                format!("bad query string: {err}; the only parameter is stream=true|false"),
-            )
-            .into()
-        })
+        web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| bad_query(&err).into())
+    }
+
+    /// The answer to a query string `?stream=…` cannot be read from.
+    pub fn bad_query(err: &actix_web::error::QueryPayloadError) -> ApiError {
+        ApiError::bad_request(
+            "bad_query",
+            format!("bad query string: {err}; the only parameter is stream=true|false"),
+        )
     }
 
     pub fn json() -> web::JsonConfig {

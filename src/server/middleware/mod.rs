@@ -10,6 +10,8 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
+use crate::server::routes;
+use actix_web::http::Method;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -22,13 +24,21 @@ pub async fn chain(
     req.extensions_mut()
         .insert(request_id::RequestId(id.clone()));
     let method = http_metrics::method_label(req.method());
-    let route = crate::server::routes::pattern_of(req.method(), req.path());
+    let route = routes::pattern_of(req.method(), req.path());
     let start = Instant::now();
     let result = async {
-        match auth::reject(&req) {
-            Some(res) => Ok(req.into_response(res).map_into_right_body()),
-            None => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        if let Some(res) = auth::reject(&req) {
+            return Ok(req.into_response(res).map_into_right_body());
         }
+        let req = if route == routes::INPUT && req.method() == Method::POST {
+            match routes::input::fast_path(req).await {
+                Ok(res) => return Ok(res.map_into_right_body()),
+                Err(req) => req,
+            }
+        } else {
+            req
+        };
+        next.call(req).await.map(ServiceResponse::map_into_left_body)
     }
     .instrument(span.clone())
     .await;

@@ -26,7 +26,8 @@ pub mod sessions;
 use actix_web::{guard, web};
 use fallback::resource;
 
-const INPUT: &str = "/{component}/input";
+/// The input route's pattern (also its metrics label).
+pub const INPUT: &str = "/{component}/input";
 
 /// The metrics label of a request that matched no route.
 pub const UNMATCHED: &str = "unmatched";

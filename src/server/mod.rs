@@ -2,6 +2,7 @@
 //! metrics and graceful shutdown around a started [`Runtime`].
 
 pub mod error;
+pub mod idle_memory;
 pub mod input_body;
 pub mod middleware;
 pub mod prometheus;
@@ -68,7 +69,10 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
         draining.clone(),
     ));
     let auth = web::Data::new(middleware::auth::AuthToken(opts.auth_token));
+    // The actors' thread (this one) and each HTTP worker return freed memory when idle.
+    actix_rt::spawn(idle_memory::collect_when_idle());
     let mut server = HttpServer::new(move || {
+        actix_rt::spawn(idle_memory::collect_when_idle());
         App::new()
             .app_data(state.clone())
             .app_data(auth.clone())

@@ -19,6 +19,7 @@ pub async fn chain(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    crate::server::idle_memory::touch();
     let id = request_id::incoming_or_new(&req);
     let span = request_id::span(&id, &req);
     req.extensions_mut()

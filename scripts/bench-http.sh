@@ -104,9 +104,14 @@ cp "$WORK/ww.lua" "$WORK/bare.lua"
 curl -sf "$URL_ww/in/input" -H 'content-type: application/json' -d '{"input":"hello"}' >/dev/null
 curl -sf "$URL_bare/echo" -H 'content-type: application/json' -d '{"input":"hello"}' >/dev/null
 
-# Warm up both, then take the baseline RSS.
-wrk -t2 -c16 -d2s -s "$WORK/ww.lua" "$URL_ww/in/input" >/dev/null
-wrk -t2 -c16 -d2s -s "$WORK/bare.lua" "$URL_bare/echo" >/dev/null
+# Warm up both at the largest connection count, then take the baseline RSS: the baseline is the
+# server's idle footprint once it has served that many connections (actix-http keeps a pool of
+# request heads per worker, sized by use; the allocator keeps its arenas), so "after" minus
+# "baseline" is what the measured runs left behind. The fresh-process RSS is printed too.
+MAX_CONNS="$(printf '%s\n' $CONNS | sort -n | tail -1)"
+RSS_FRESH="$(rss_kib "$PID_ww")"
+wrk -t2 -c"$MAX_CONNS" -d2s -s "$WORK/ww.lua" "$URL_ww/in/input" >/dev/null
+wrk -t2 -c"$MAX_CONNS" -d2s -s "$WORK/bare.lua" "$URL_bare/echo" >/dev/null
 sessions_now() { curl -sf "$URL_ww/metrics" | awk '/^woodwork_sessions_active / {print $2}'; }
 echo "letting the warm-up's sessions expire (${SETTLE} s)…" >&2
 sleep "$SETTLE"
@@ -169,7 +174,7 @@ echo "context, 64 conns, same server:"
 printf '  GET /livez (all middleware, no runtime):      %9s req/s  p50 %s ms  p99 %s ms\n' "$l_rps" "$l_p50" "$l_p99"
 printf '  POST /out/input (one runtime hop, no model):  %9s req/s  p50 %s ms  p99 %s ms  errs %s\n' "$o_rps" "$o_p50" "$o_p99" "$((o_bad + o_sock))"
 echo
-echo "server RSS: baseline ${RSS_BEFORE} KiB (sessions ${SESSIONS_BEFORE:-?}); right after the load ${RSS_AFTER} KiB (sessions ${SESSIONS_AFTER:-?}); ${SETTLE} s later ${RSS_SETTLED} KiB (sessions ${SESSIONS_NOW:-?}): $(awk -v a="$RSS_SETTLED" -v b="$RSS_BEFORE" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }') vs baseline"
+echo "server RSS: fresh ${RSS_FRESH} KiB; baseline (idle after the ${MAX_CONNS}-connection warm-up) ${RSS_BEFORE} KiB (sessions ${SESSIONS_BEFORE:-?}); right after the load ${RSS_AFTER} KiB (sessions ${SESSIONS_AFTER:-?}); ${SETTLE} s later ${RSS_SETTLED} KiB (sessions ${SESSIONS_NOW:-?}): $(awk -v a="$RSS_SETTLED" -v b="$RSS_BEFORE" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }') vs baseline"
 echo "non-2xx + socket errors on POST /in/input: $ERRORS"
 if [ "$ERRORS" -ne 0 ]; then
   echo "FAIL: errors under load (wrk outputs in $WORK kept for inspection)" >&2

@@ -83,6 +83,9 @@ def main():
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "woodwork-actors"))
     ap.add_argument("--relay", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "examples", "bench_relay"))
     a = ap.parse_args()
+    for path in (a.bin, a.relay):
+        if not os.path.exists(path):
+            sys.exit("%s is missing: build it with `cargo build --release --bin woodwork-actors --example bench_relay`" % path)
     q = multiprocessing.Queue()
     prov = multiprocessing.Process(target=provider, args=(q, a.tokens, a.gap_us * 1000), daemon=True)
     prov.start()

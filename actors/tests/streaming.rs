@@ -263,3 +263,108 @@ async fn llm_memory_is_per_session_bounded_and_freed_with_the_session() {
     assert!(rt.session_history("a").is_empty());
     assert_eq!(rt.session_history("b").len(), 4);
 }
+
+/// Runs `send_stream` on a second arbiter, as an HTTP worker does, and collects the turn there.
+/// `first_chunk` gets the first token's text as it arrives on that thread.
+fn stream_from_another_arbiter(
+    rt: &Runtime,
+    req: InputRequest,
+    first_chunk: std::sync::mpsc::Sender<String>,
+) -> tokio::sync::oneshot::Receiver<(Vec<Envelope>, Result<InputResponse, RuntimeError>)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let rt = rt.clone();
+    let arbiter = actix_rt::Arbiter::new();
+    arbiter.spawn_fn(move || {
+        actix_rt::spawn(async move {
+            let mut events = rt.send_stream(req).await.expect("stream starts");
+            let mut seen = Vec::new();
+            let mut first = Some(first_chunk);
+            let end = loop {
+                match events.next().await {
+                    Some(RuntimeEvent::Event(e)) => {
+                        if e.event_type == EventType::StreamChunk {
+                            if let Some(f) = first.take() {
+                                let _ = f.send(e.payload["chunk"].as_str().unwrap_or("").into());
+                            }
+                        }
+                        seen.push(e);
+                    }
+                    Some(RuntimeEvent::Done(r)) => break Ok(r),
+                    Some(RuntimeEvent::Failed(e)) => break Err(e),
+                    None => panic!("stream ended without Done/Failed"),
+                }
+            };
+            let _ = tx.send((seen, end));
+            actix_rt::Arbiter::current().stop();
+        });
+    });
+    rx
+}
+
+#[actix_rt::test]
+async fn a_streamed_model_call_runs_on_the_callers_thread() {
+    // The reply comes after 300 ms; by then this thread (the actors') is blocked. Its first
+    // token can only arrive if the call runs on the caller's arbiter, not here.
+    let model = with_prop(
+        component("model", Kind::Llm, "mock"),
+        "replies",
+        Value::List(vec![common::slow("tokens from the caller's thread", 300)]),
+    );
+    let rt = Runtime::start(config(vec![model], &[]), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let done = stream_from_another_arbiter(&rt, InputRequest::text("model", "go"), first_tx);
+    common::eventually("the model call started", || {
+        rt.component("model").unwrap().state == ComponentState::Active
+    })
+    .await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    // Blocks the actors' thread on purpose; a hang guard, not a timing assertion.
+    let first = first_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a token arrived while the actors' thread was blocked");
+    assert_eq!(first, "tokens ");
+    let (seen, end) = tokio::time::timeout(Duration::from_secs(30), done)
+        .await
+        .expect("hang guard")
+        .expect("collector answered");
+    let text: String = seen
+        .iter()
+        .filter(|e| e.event_type == EventType::StreamChunk)
+        .map(|e| e.payload["chunk"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(text, "tokens from the caller's thread");
+    assert_eq!(
+        end.unwrap().text().as_deref(),
+        Some("tokens from the caller's thread")
+    );
+}
+
+#[actix_rt::test]
+async fn a_panic_in_a_model_call_on_the_callers_thread_restarts_the_component() {
+    let mut model = common::mock(
+        "model",
+        vec![common::panic_entry("remote boom"), common::s("ok now")],
+    );
+    model.supervision = common::sup(
+        woodwork_parser::RestartType::Permanent,
+        woodwork_parser::Strategy::OneForOne,
+        5,
+    );
+    let rt = Runtime::start(config(vec![model], &[]), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let (first_tx, _first_rx) = std::sync::mpsc::channel();
+    let done = stream_from_another_arbiter(&rt, InputRequest::text("model", "go"), first_tx);
+    let (_, end) = tokio::time::timeout(Duration::from_secs(30), done)
+        .await
+        .expect("hang guard")
+        .expect("collector answered");
+    assert_eq!(end.unwrap().text().as_deref(), Some("ok now"));
+    let st = rt.component("model").unwrap();
+    assert_eq!(st.restarts, 1);
+    assert!(st.last_failure.unwrap().contains("remote boom"));
+}

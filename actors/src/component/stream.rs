@@ -11,6 +11,8 @@ use crate::llm::{ChatModel, ChatRequest, ChatResponse, ModelError, ModelErrorKin
 use crate::reply::Turn;
 use crate::services::Services;
 use crate::types::RuntimeEvent;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use woodwork_parser::Kind;
@@ -140,10 +142,20 @@ pub async fn call_model(
     let Some(origin) = to.turn.origin_elsewhere() else {
         return stream_call(model, request, parent, component, to, answer_only).await;
     };
-    let (tx, rx) = oneshot::channel();
+    let (tx, rx) = oneshot::channel::<std::thread::Result<Result<ChatResponse, ModelError>>>();
     let (parent, component, to) = (parent.clone(), component.clone(), to.clone());
     let remote = async move {
-        let call = stream_call(model, request, &parent, &component, &to, answer_only);
+        // A panic in the call is carried back and resumed here, on the component's side, so it
+        // is the component's failure (restart per policy, message retried), as if it ran here.
+        let call = AssertUnwindSafe(stream_call(
+            model,
+            request,
+            &parent,
+            &component,
+            &to,
+            answer_only,
+        ))
+        .catch_unwind();
         let mut tx = tx;
         // This side dropping its receiver (timeout, cancel, restart) drops the provider call.
         let result = tokio::select! {
@@ -158,12 +170,14 @@ pub async fn call_model(
             "the caller's thread stopped before the model call started",
         ));
     }
-    rx.await.unwrap_or_else(|_| {
-        Err(ModelError::new(
+    match rx.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => Err(ModelError::new(
             ModelErrorKind::Cancelled,
             "the caller's thread stopped during the model call",
-        ))
-    })
+        )),
+    }
 }
 
 /// The streamed call itself, wherever it runs.

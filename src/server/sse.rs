@@ -5,7 +5,7 @@
 //! sure a hang-up is noticed even while the model is silent.
 
 use crate::server::error::ApiError;
-use crate::server::routes::input::response_json;
+use crate::server::routes::input::Answer;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::convert::Infallible;
@@ -121,10 +121,7 @@ impl Stream for SseBody {
             Poll::Ready(Some(RuntimeEvent::Done(resp))) => {
                 this.phase = Phase::Finished;
                 tracing::info!("stream done");
-                Poll::Ready(Some(Ok(frame(
-                    "done",
-                    &response_json(&this.component, &resp),
-                ))))
+                Poll::Ready(Some(Ok(frame("done", &Answer::of(&this.component, &resp)))))
             }
             Poll::Ready(Some(RuntimeEvent::Failed(e))) => {
                 Poll::Ready(Some(Ok(this.fail(ApiError::from(e)))))

@@ -59,4 +59,3 @@ pub fn record(method: &'static str, route: &'static str, status: u16, seconds: f
         }
     });
 }
-

@@ -6,12 +6,12 @@ pub mod auth;
 pub mod http_metrics;
 pub mod request_id;
 
+use crate::server::routes;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
-use crate::server::routes;
-use actix_web::http::Method;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -39,7 +39,9 @@ pub async fn chain(
         } else {
             req
         };
-        next.call(req).await.map(ServiceResponse::map_into_left_body)
+        next.call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body)
     }
     .instrument(span.clone())
     .await;

@@ -89,6 +89,12 @@ mod tests {
     fn paths_in_logs_are_printable() {
         assert_eq!(super::Printable("/in/input").to_string(), "/in/input");
         assert_eq!(super::Printable("/a\nb").to_string(), "/a?b");
-        assert_eq!(super::Printable(&"x".repeat(300)).to_string().chars().count(), 201);
+        assert_eq!(
+            super::Printable(&"x".repeat(300))
+                .to_string()
+                .chars()
+                .count(),
+            201
+        );
     }
 }

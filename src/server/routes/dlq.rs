@@ -1,7 +1,7 @@
 //! `GET /dlq` (dead letters, newest last) and `POST /dlq/{id}/replay` (sends one again).
 
 use crate::server::error::ApiError;
-use crate::server::routes::input::response_json;
+use crate::server::routes::input::Answer;
 use crate::server::state::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -39,7 +39,7 @@ pub async fn replay(
                 .first()
                 .map(|o| o.component.clone())
                 .unwrap_or_default();
-            Ok(HttpResponse::Ok().json(response_json(&component, &resp)))
+            Ok(HttpResponse::Ok().json(Answer::of(&component, &resp)))
         }
     }
 }

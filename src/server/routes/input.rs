@@ -7,8 +7,8 @@ use crate::server::middleware::request_id::RequestId;
 use crate::server::routes::components::unknown_component;
 use crate::server::sse::SseBody;
 use crate::server::state::AppState;
-use actix_web::http::header;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,14 +40,11 @@ pub async fn post_input(
 
 /// `POST /{component}/input` answered without the router, from the middleware: the route's
 /// pattern is a regex that actix runs for every request (2% of a loaded server's CPU), while
-/// this path is recognised by a string test ([`super::pattern_of`]). Paths with `%` escapes
-/// return `None` and go through the router, which decodes them.
+/// this path is recognised by a string test ([`super::pattern_of`]). A path with `%` escapes is
+/// handed back (`Err`) to go through the router, which decodes it.
 pub async fn fast_path(req: ServiceRequest) -> Result<ServiceResponse, ServiceRequest> {
-    let Some(component) = req
-        .path()
-        .strip_prefix('/')
-        .and_then(|p| p.strip_suffix("/input"))
-        .filter(|c| !c.is_empty() && !c.contains(['/', '%']))
+    let Some(component) = super::input_component(req.path())
+        .filter(|c| !c.contains('%'))
         .map(str::to_owned)
     else {
         return Err(req);
@@ -177,9 +174,4 @@ impl<'a> Answer<'a> {
             session_id: &resp.session_id,
         }
     }
-}
-
-/// The answer body as a JSON value (for SSE `done` frames and DLQ replays).
-pub fn response_json(component: &str, resp: &InputResponse) -> Value {
-    serde_json::to_value(Answer::of(component, resp)).unwrap_or(Value::Null)
 }

@@ -70,35 +70,40 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
 
 /// `/{component}/input`: two segments, the second `input`, the first not empty.
 fn is_input(path: &str) -> bool {
+    input_component(path).is_some()
+}
+
+/// The `{component}` of a `/{component}/input` path (as sent: not percent-decoded).
+pub fn input_component(path: &str) -> Option<&str> {
     path.strip_prefix('/')
         .and_then(|p| p.strip_suffix("/input"))
-        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
 }
 
 /// Registers every endpoint of DESIGN.md §5.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // POST /{x}/input first, guarded to POST: the hot route is found with one pattern test
-    // instead of after three others (each a regex), and a POST to `…/input` is always input.
-    // Other methods fall through to the routes below (the last entry answers them 405).
+    // POST /{x}/input first, guarded to POST, so a POST to `…/input` is always input (most never
+    // get here: the middleware answers them before routing, see `input::fast_path`). Other
+    // methods fall through to the routes below (the last entry answers them 405).
     cfg.service(
         web::resource(INPUT)
             .guard(guard::Post())
             .route(web::post().to(input::post_input)),
     )
     .service(resource("/health", "GET").route(web::get().to(health::health)))
-        .service(resource("/livez", "GET").route(web::get().to(health::livez)))
-        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
-        .service(resource("/components", "GET").route(web::get().to(components::list)))
-        .service(resource("/components/{name}", "GET").route(web::get().to(components::one)))
-        .service(
-            resource("/sessions/{id}", "GET, DELETE")
-                .route(web::get().to(sessions::get))
-                .route(web::delete().to(sessions::delete)),
-        )
-        .service(resource("/dlq", "GET").route(web::get().to(dlq::list)))
-        .service(resource("/dlq/{id}/replay", "POST").route(web::post().to(dlq::replay)))
-        .service(resource(INPUT, "POST").route(web::post().to(input::post_input)));
+    .service(resource("/livez", "GET").route(web::get().to(health::livez)))
+    .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+    .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
+    .service(resource("/components", "GET").route(web::get().to(components::list)))
+    .service(resource("/components/{name}", "GET").route(web::get().to(components::one)))
+    .service(
+        resource("/sessions/{id}", "GET, DELETE")
+            .route(web::get().to(sessions::get))
+            .route(web::delete().to(sessions::delete)),
+    )
+    .service(resource("/dlq", "GET").route(web::get().to(dlq::list)))
+    .service(resource("/dlq/{id}/replay", "POST").route(web::post().to(dlq::replay)))
+    .service(resource(INPUT, "POST").route(web::post().to(input::post_input)));
 }
 
 #[cfg(test)]
@@ -116,11 +121,7 @@ mod tests {
         let app = test::init_service(
             App::new()
                 .configure(|cfg| {
-                    cfg.service(
-                        web::resource(INPUT)
-                            .guard(guard::Post())
-                            .to(echo_pattern),
-                    );
+                    cfg.service(web::resource(INPUT).guard(guard::Post()).to(echo_pattern));
                     for p in [
                         "/health",
                         "/livez",
@@ -140,11 +141,33 @@ mod tests {
         )
         .await;
         for path in [
-            "/health", "/health/", "/livez", "/readyz", "/metrics", "/components", "/components/",
-            "/components/a", "/components/input", "/components/a/input", "/sessions/s1",
-            "/sessions", "/sessions/input", "/dlq", "/dlq/x", "/dlq/x/replay", "/dlq/x/replay/",
-            "/dlq/input", "/in/input", "/in/input/", "//input", "/a/b/input", "/input", "/",
-            "/x", "/in/inputs", "/%20/input",
+            "/health",
+            "/health/",
+            "/livez",
+            "/readyz",
+            "/metrics",
+            "/components",
+            "/components/",
+            "/components/a",
+            "/components/input",
+            "/components/a/input",
+            "/sessions/s1",
+            "/sessions",
+            "/sessions/input",
+            "/dlq",
+            "/dlq/x",
+            "/dlq/x/replay",
+            "/dlq/x/replay/",
+            "/dlq/input",
+            "/in/input",
+            "/in/input/",
+            "//input",
+            "/a/b/input",
+            "/input",
+            "/",
+            "/x",
+            "/in/inputs",
+            "/%20/input",
         ] {
             for method in [actix_web::http::Method::GET, actix_web::http::Method::POST] {
                 let req = test::TestRequest::default()

@@ -7,7 +7,7 @@
 use crate::log_writer::{self, FlushGuard};
 use std::cell::RefCell;
 use std::io::IsTerminal;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::EnvFilter;
@@ -68,26 +68,12 @@ impl FormatTime for UtcMicros {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of a unix time (proleptic Gregorian, UTC).
+/// `YYYY-MM-DDTHH:MM:SS` of a unix second, UTC.
 fn date_time(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let rem = unix % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let at = UNIX_EPOCH + Duration::from_secs(unix);
+    let mut text = humantime::format_rfc3339_seconds(at).to_string();
+    text.pop(); // the `Z`: fractions go before it
+    text
 }
 
 #[cfg(test)]

@@ -61,6 +61,10 @@ pub fn start<W: Write + Send + 'static>(out: W) -> (BatchWriter, FlushGuard) {
         .name("log-writer".into())
         .spawn(move || write_loop(&worker, out))
         .ok();
+    if thread.is_none() {
+        // No writer thread: write lines straight through rather than buffer them for nobody.
+        shared.state.lock().closed = true;
+    }
     (
         BatchWriter {
             shared: shared.clone(),

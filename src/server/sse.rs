@@ -22,7 +22,7 @@ use woodwork_runtime::{EventStream, RuntimeError, RuntimeEvent};
 pub fn frame<T: serde::Serialize + ?Sized>(name: &str, data: &T) -> Bytes {
     let mut buf = Vec::with_capacity(640);
     buf.extend_from_slice(b"event: ");
-    if name.len() <= 64 && !name.bytes().any(|b| b.is_ascii_control()) {
+    if name.len() <= 64 && !name.chars().any(char::is_control) {
         buf.extend_from_slice(name.as_bytes());
     } else {
         let clean: String = name.chars().filter(|c| !c.is_control()).take(64).collect();

@@ -37,6 +37,21 @@ pub fn classify(decl: &Decl, idx: &LineIndex, diags: &mut Vec<Diagnostic>) -> Cl
         );
         return Class::Rejected;
     }
+    if let Some(r) = schema::renamed_type(kind_text, ty) {
+        diags.push(
+            Diagnostic::warning(
+                "renamed-type",
+                head,
+                format!(
+                    "`{kind_text} {ty}` is the old name of `{} {}`",
+                    r.kind, r.type_name
+                ),
+            )
+            .primary(format!("read as `{} {}`", r.kind, r.type_name))
+            .help(format!("write `{} {}`", r.kind, r.type_name)),
+        );
+        return Class::Supported(r);
+    }
     let kind = match Kind::parse(kind_text) {
         Some(k) => k,
         None => match schema::KIND_ALIASES.iter().find(|(a, _)| *a == kind_text) {

@@ -312,6 +312,21 @@ fn key_extra_rules(
             );
             return;
         }
+        if !seen.contains("command") && !seen.contains("url") {
+            diags.push(
+                Diagnostic::error(
+                    "unsupported-value",
+                    idx.span(name_range),
+                    format!(
+                        "`{}` (mcp server) names a registry server, which this runtime does not resolve",
+                        comp.name
+                    ),
+                )
+                .primary("needs `command` or `url`")
+                .help("say how to run it: `command: [\"docker\", \"run\", \"-i\", \"ghcr.io/github/github-mcp-server\"]` (stdio) or `url: \"http://127.0.0.1:3001/mcp\"` (streamable HTTP)"),
+            );
+            return;
+        }
         if comp.props.contains_key("command") && comp.props.contains_key("url") {
             diags.push(
                 Diagnostic::error(
@@ -324,6 +339,17 @@ fn key_extra_rules(
             );
             return;
         }
+    }
+    if let Some((what, help)) = not_served(schema) {
+        diags.push(
+            Diagnostic::warning(
+                "partly-supported",
+                idx.span(name_range),
+                format!("`{}` ({} {}): {what}", comp.name, schema.kind, schema.type_name),
+            )
+            .primary("not fully served by this runtime yet")
+            .help(help),
+        );
     }
     if schema.kind == Kind::Llm
         && schema.type_name == "mock"
@@ -339,5 +365,25 @@ fn key_extra_rules(
             .primary("choose one")
             .help("use `reply: \"text\"` for a fixed answer or `replies: [...]` for a script"),
         );
+    }
+}
+
+/// Types `check` accepts whose work this runtime does only in part: said as a warning, so no
+/// declaration passes `check` silently and then does less than it says under `serve`.
+fn not_served(schema: &TypeSchema) -> Option<(&'static str, &'static str)> {
+    match (schema.kind, schema.type_name) {
+        (Kind::Vm, "server") => Some((
+            "placement across processes is not implemented yet; this process serves every component and the declaration is ignored",
+            "remove it, or keep it for a later version; `/health` lists it as `inactive`",
+        )),
+        (Kind::Input, "api") => Some((
+            "its own `port` is not opened yet; the pipeline is served at `POST /<name>/input` on the main server",
+            "send input to the main server (`woodwork-actors serve --port`) at `/<name>/input`",
+        )),
+        (Kind::Output, "webhook") => Some((
+            "results are not POSTed to `url` yet; they are returned to the caller",
+            "read the result from the HTTP answer of `POST /<input>/input`",
+        )),
+        _ => None,
     }
 }

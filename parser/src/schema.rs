@@ -471,11 +471,14 @@ pub static SCHEMAS: &[TypeSchema] = &[
         kind: Kind::KnowledgeBase,
         type_name: "text_file",
         aliases: &[],
-        keys: &[req(
-            "path",
-            Ty::Str,
-            "the text file, e.g. `path: \"./notes.txt\"`",
-        )],
+        keys: &[
+            DESCRIPTION,
+            req(
+                "path",
+                Ty::Str,
+                "the text file, e.g. `path: \"./notes.txt\"`",
+            ),
+        ],
         key_aliases: &[],
     },
     TypeSchema {
@@ -484,17 +487,45 @@ pub static SCHEMAS: &[TypeSchema] = &[
         aliases: &[],
         keys: &[
             DESCRIPTION,
-            opt("client", Ty::Str, "`local` or `http`"),
-            opt("path", Ty::Str, "local data directory"),
-            opt("url", Ty::Str, "Chroma server URL"),
+            opt(
+                "client",
+                Ty::Enum(&["local", "http"]),
+                "`local` (embedded store, the default without `url`) or `http` (a Chroma server at `url`)",
+            ),
+            opt(
+                "path",
+                Ty::Str,
+                "directory of the embedded store (default `.woodwork/chroma` next to the .ww file)",
+            ),
+            opt("url", Ty::Str, "Chroma server URL, e.g. `url: \"http://127.0.0.1:8000\"`"),
             def(
                 "collection",
                 Ty::Str,
                 Default::Str("woodwork"),
                 "collection name",
             ),
-            opt("api_key", Ty::Secret, "embedding provider key"),
-            opt("file_to_embed", Ty::Str, "file or folder embedded at start"),
+            opt(
+                "file_to_embed",
+                Ty::Str,
+                "file or folder embedded at start (only changed files are embedded again)",
+            ),
+            opt(
+                "embedding",
+                Ty::Ref(&[Kind::Llm]),
+                "the `llm openai` or `llm ollama` whose embeddings endpoint is used",
+            ),
+            def(
+                "embedding_model",
+                Ty::Str,
+                Default::Str("text-embedding-3-small"),
+                "embedding model name",
+            ),
+            opt(
+                "api_key",
+                Ty::Secret,
+                "key of the embeddings API when no `embedding:` component is named (else $OPENAI_API_KEY)",
+            ),
+            opt("headers", Ty::SecretStrMap, "extra HTTP headers sent to the Chroma server"),
         ],
         key_aliases: &[],
     },
@@ -513,6 +544,12 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 "documentation",
                 Ty::Str,
                 "file describing the endpoint for the agent",
+            ),
+            def(
+                "method",
+                Ty::Enum(&["GET", "POST", "PUT", "PATCH", "DELETE"]),
+                Default::Str("GET"),
+                "HTTP method: inputs go in the query (GET, DELETE) or a JSON body",
             ),
             opt("headers", Ty::SecretStrMap, "extra HTTP headers"),
         ],
@@ -546,14 +583,15 @@ pub static SCHEMAS: &[TypeSchema] = &[
             opt(
                 "command",
                 Ty::StrOrStrList,
-                "stdio server command, e.g. `command: [\"npx\", \"server\"]`",
+                "stdio server command, e.g. `command: [\"uvx\", \"mcp-server-time\"]`",
             ),
             opt("args", Ty::StrList, "extra arguments to `command`"),
-            opt("url", Ty::Str, "streamable HTTP server URL"),
+            opt("url", Ty::Str, "streamable HTTP server URL, e.g. `url: \"http://127.0.0.1:8000/mcp\"`"),
             opt("env", Ty::SecretStrMap, "environment of the server process"),
-            opt("server", Ty::Str, "registry name of the server"),
-            opt("version", Ty::Str, "server version"),
-            opt("toolsets", Ty::StrOrStrList, "tool sets to enable"),
+            opt("headers", Ty::SecretStrMap, "HTTP headers sent to a `url` server"),
+            opt("server", Ty::Str, "registry name of the server (not resolved by this runtime: give `command` or `url`)"),
+            opt("version", Ty::Str, "server version (with `server`)"),
+            opt("toolsets", Ty::StrOrStrList, "tool sets to enable (with `server`)"),
         ],
         key_aliases: &[],
     },
@@ -589,6 +627,18 @@ pub fn types_of(kind: Kind) -> Vec<&'static str> {
         .filter(|s| s.kind == kind)
         .map(|s| s.type_name)
         .collect()
+}
+
+/// Old (kind, type) names of the Python engine, with the schema they became.
+pub const RENAMED_TYPES: &[(&str, &str, Kind, &str)] =
+    &[("custom", "tool", Kind::Api, "functions")];
+
+/// The schema an old (kind, type) name stands for, if it is one.
+pub fn renamed_type(kind: &str, type_name: &str) -> Option<&'static TypeSchema> {
+    RENAMED_TYPES
+        .iter()
+        .find(|(k, t, _, _)| *k == kind && *t == type_name)
+        .and_then(|(_, _, kind, ty)| lookup(*kind, ty))
 }
 
 /// Old kind names, with the kind they became.

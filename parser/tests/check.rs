@@ -610,3 +610,56 @@ bot = agent llm { model: writer, tools: [writer, fetch], description: "answers" 
     let wrong = no_env(r#"w = llm mock { description: 3 }"#);
     assert!(wrong.has_errors(), "{}", wrong.render_text());
 }
+
+#[test]
+fn custom_tool_is_read_as_api_functions_with_a_warning() {
+    let r = no_env("t = custom tool { path: \"tools.py\" }\n");
+    let c = ok(&r);
+    let t = c.component("t").unwrap();
+    assert_eq!((t.kind, t.type_name.as_str()), (Kind::Api, "functions"));
+    assert_eq!(codes(&r), vec!["renamed-type"]);
+    assert!(r.render_text().contains("write `api functions`"));
+}
+
+#[test]
+fn an_mcp_server_named_only_by_registry_is_an_error_that_says_what_to_give() {
+    let r = no_env("gh = mcp server { server: \"github/mcp-server\" }\n");
+    assert!(r.has_errors());
+    assert_eq!(codes(&r), vec!["unsupported-value"]);
+    assert!(r.render_text().contains("`command` or `url`"));
+    let ok_stdio = no_env("t = mcp server { command: [\"python3\", \"-m\", \"x\"] }\n");
+    assert!(!ok_stdio.has_errors(), "{}", ok_stdio.render_text());
+}
+
+#[test]
+fn kinds_served_only_in_part_are_named_in_a_warning() {
+    let r = no_env(
+        "vm = vm server { components: [m] }\nm = llm mock {}\ni = input api { port: 9000 }\nw = output webhook { url: \"http://127.0.0.1:1/h\" }\n",
+    );
+    assert!(!r.has_errors(), "{}", r.render_text());
+    let partly: Vec<&str> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "partly-supported")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(partly.len(), 3, "{partly:?}");
+    assert!(partly.iter().any(|m| m.contains("`vm` (vm server)")));
+    assert!(partly.iter().any(|m| m.contains("`i` (input api)")));
+    assert!(partly.iter().any(|m| m.contains("`w` (output webhook)")));
+}
+
+#[test]
+fn tool_kinds_take_the_keys_design_names() {
+    let r = no_env(
+        r#"
+e = llm openai { base_url: "http://127.0.0.1:1/v1" }
+kb = knowledge_base chroma { file_to_embed: "docs", embedding: e, embedding_model: "m", url: "http://127.0.0.1:8000", collection: "c", client: "http" }
+w = api web { url: "http://127.0.0.1:1", method: "POST", headers: { X: "y" } }
+h = mcp server { url: "http://127.0.0.1:1/mcp", headers: { Authorization: "Bearer x" } }
+"#,
+    );
+    assert!(r.diagnostics.is_empty(), "{}", r.render_text());
+    let bad = no_env("w = api web { url: \"http://x\", method: \"FETCH\" }\n");
+    assert!(bad.has_errors());
+}

@@ -85,7 +85,7 @@ pub(crate) async fn call(inner: Arc<Inner>, req: ToolRequest) -> Result<String, 
             Err(ToolError::Unavailable(inner.redactor.apply(&format!(
                 "{}: the connection broke during the call ({}); restarting it",
                 inner.who(),
-                super::connect::chain(&e)
+                super::connect::service_error(&e)
             ))))
         }
         Ok(Err(e)) => Err(ToolError::Failed(

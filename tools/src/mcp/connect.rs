@@ -95,7 +95,7 @@ async fn handshake(
     match service.peer().list_all_tools().await {
         Ok(tools) => Ok((service, tools)),
         Err(e) => {
-            let cause = format!("`tools/list` failed: {}", chain(&e));
+            let cause = format!("`tools/list` failed: {}", service_error(&e));
             // Cancelling closes the transport (and so the child's stdin).
             let _ = service.cancel().await;
             Err(cause)
@@ -104,33 +104,63 @@ async fn handshake(
 }
 
 fn init_error(e: &ClientInitializeError) -> String {
-    match e {
+    let mut s = match e {
         ClientInitializeError::ConnectionClosed(_) => {
-            "the server closed the connection before answering `initialize` (it exited, or it is \
-             not an MCP server)"
+            return "the server closed the connection before answering `initialize` (it exited, \
+                    or it is not an MCP server)"
                 .to_string()
         }
-        other => {
-            let mut s = format!("`initialize` failed: {}", chain(other));
-            if other.is_authorization_required() {
-                s.push_str(" (the server wants authorization: check `headers`)");
-            }
-            s
+        ClientInitializeError::TransportError { error, .. } => {
+            format!("`initialize` failed: {}", transport_chain(error))
         }
+        other => format!("`initialize` failed: {}", chain(other)),
+    };
+    if e.is_authorization_required() {
+        s.push_str(" (the server wants authorization: check `headers`)");
     }
+    s
+}
+
+/// A transport error without rmcp's type-name wrapper, down to the root cause ("Connection
+/// refused").
+pub(crate) fn transport_chain(e: &rmcp::transport::DynamicTransportError) -> String {
+    chain(e.error.as_ref())
 }
 
 /// An error and its sources, `: `-joined, each only once.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
-    let mut source = e.source();
+    let mut source = next_cause(e);
     while let Some(s) = source {
         let text = s.to_string();
         if !out.contains(&text) {
             out.push_str(": ");
             out.push_str(&text);
         }
-        source = s.source();
+        source = next_cause(s);
     }
     out
+}
+
+/// The error's source, including the reqwest error rmcp wraps without declaring it a source
+/// (so "Connection refused" reaches the operator).
+fn next_cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    if let Some(StreamableHttpError::Client(inner)) =
+        e.downcast_ref::<StreamableHttpError<rmcp_reqwest::Error>>()
+    {
+        return Some(inner);
+    }
+    e.source()
+}
+
+/// A call's error in words, transport errors without rmcp's type names.
+pub(crate) fn service_error(e: &rmcp::service::ServiceError) -> String {
+    match e {
+        rmcp::service::ServiceError::TransportSend(t) => transport_chain(t),
+        rmcp::service::ServiceError::TransportClosed => "the connection closed".to_string(),
+        other => chain(other),
+    }
 }

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Largest response accepted (SSE event or JSON body). rmcp's 16 MiB default is too tight:
+/// Python SDK servers send a big result twice (text content and `structuredContent`).
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+
 /// Headers the MCP transport sets itself; a `.ww` value would break the protocol.
 const RESERVED: &[&str] = &["accept", "mcp-session-id", "last-event-id", "content-type"];
 
@@ -37,7 +41,9 @@ pub(crate) fn transport(
     }
     let config = StreamableHttpClientTransportConfig::with_uri(url)
         .custom_headers(map)
-        .reinit_on_expired_session(true);
+        .reinit_on_expired_session(true)
+        .max_sse_event_size(MAX_RESPONSE)
+        .max_json_response_size(MAX_RESPONSE);
     Ok(StreamableHttpClientTransport::with_client(
         client(connect_timeout)?,
         config,

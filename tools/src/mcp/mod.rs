@@ -60,6 +60,8 @@ pub(crate) struct Live {
 }
 
 impl McpServer {
+    /// Builds the backend without touching the server, so construction never fails or blocks;
+    /// `start()` spawns/connects and reports problems.
     pub fn new(settings: McpSettings) -> Self {
         let redactor = Redactor::new(settings.secrets());
         let (stop, _) = watch::channel(false);

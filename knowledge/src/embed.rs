@@ -157,15 +157,13 @@ impl Embedder {
             if let Some(key) = &self.api_key {
                 req = req.bearer_auth(key);
             }
-            let (err, wait) = match req.send().await {
+            let (cause, retry, wait) = match req.send().await {
                 Err(e) => (
-                    self.fail(
-                        format!(
-                            "{} — is the embedding server running at that address?",
-                            describe(e)
-                        ),
-                        true,
+                    format!(
+                        "{} — is the embedding server running at that address?",
+                        describe(e)
                     ),
+                    true,
                     None,
                 ),
                 Ok(resp) => {
@@ -178,21 +176,23 @@ impl Embedder {
                     }
                     let wait = retry_after(&resp);
                     let bytes = read_body(resp, 64 * 1024).await.unwrap_or_default();
-                    let retry = retryable_status(status);
-                    (self.fail(self.status_message(status, &bytes), retry), wait)
+                    (
+                        self.status_message(status, &bytes),
+                        retryable_status(status),
+                        wait,
+                    )
                 }
             };
-            if !err.server_down || attempt >= RETRIES {
-                if err.server_down && attempt > 0 {
-                    return Err(EmbedError {
-                        message: format!("{} (after {} attempts)", err.message, attempt + 1),
-                        ..err
-                    });
-                }
-                return Err(err);
+            if !retry || attempt >= RETRIES {
+                let cause = if attempt > 0 {
+                    format!("(after {} attempts) {cause}", attempt + 1)
+                } else {
+                    cause
+                };
+                return Err(self.fail(cause, retry));
             }
             attempt += 1;
-            tracing::debug!(endpoint = %self.shown, attempt, error = %err.message, "retrying an embedding request");
+            tracing::debug!(endpoint = %self.shown, attempt, error = %cause, "retrying an embedding request");
             tokio::time::sleep(backoff(attempt, wait)).await;
         }
     }

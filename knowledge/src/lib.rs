@@ -34,7 +34,9 @@ pub use settings::{
     ChromaSettings, EmbedderSettings, EmbeddingApi, Store, DEFAULT_COLLECTION, DEFAULT_DATABASE,
     DEFAULT_EMBEDDING_MODEL, DEFAULT_TENANT,
 };
-pub use text_file::{TextFileKb, TextFileSettings};
+pub use text_file::{
+    TextFileKb, TextFileSettings, MAX_QUERY_LINES, MAX_SEARCH_BYTES, MAX_WRITE_BYTES,
+};
 
 use std::sync::Arc;
 use woodwork_tools::{ToolBackend, ToolError};

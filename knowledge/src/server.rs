@@ -396,6 +396,9 @@ impl ChromaServer {
                     let hint = match status.as_u16() {
                         401 | 403 => " — check the Chroma auth headers",
                         404 => " — check the tenant and database exist",
+                        _ if said.contains("dimension") => {
+                            " — the collection holds vectors of another embedding model; use another `collection` or delete this one"
+                        }
                         _ => "",
                     };
                     let msg = format!(

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 /// One parameter of a Python function, as reported by the worker's `inspect.signature`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct ParamSpec {
+    /// The keyword the agent's inputs must use.
     pub name: String,
     /// The annotation as written (`int`, `list[str]`, `Optional[int]`), shown to the model.
     #[serde(default)]
@@ -36,7 +37,9 @@ impl ParamSpec {
 /// One top-level public function of the file: an action of the tool.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct FunctionSpec {
+    /// The action that calls it.
     pub name: String,
+    /// Keyword parameters in declaration order (`*args` is left out: inputs cannot fill it).
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     /// First paragraph of the docstring, on one line.
@@ -45,6 +48,7 @@ pub struct FunctionSpec {
     /// Has `**kwargs`: argument names outside `params` are accepted.
     #[serde(default)]
     pub extra_kwargs: bool,
+    /// `async def`: the worker runs it to completion with `asyncio.run`.
     #[serde(default)]
     pub is_async: bool,
 }

@@ -23,6 +23,7 @@ impl Method {
         matches!(self, Method::Get | Method::Delete)
     }
 
+    /// The name on the wire (and in the description the model reads).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",

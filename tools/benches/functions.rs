@@ -16,7 +16,11 @@ const SAMPLES: usize = 5000;
 
 fn python() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(p.exists(), "{} is missing: run scripts/venv.sh", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/venv.sh",
+        p.display()
+    );
     p
 }
 

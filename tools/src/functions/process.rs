@@ -244,8 +244,8 @@ fn import_error(s: &FunctionsSettings, h: &Hello) -> String {
         .unwrap_or_default();
     let fix = match &h.missing_module {
         Some(m) => format!(
-            "install it for {py} (`{py} -m pip install {m}`) or set python to an interpreter \
-             that has it",
+            "install the package that provides it for {py} (e.g. `{py} -m pip install {m}`) \
+             or set python to an interpreter that has it",
             py = s.python.display()
         ),
         None => "fix the file".to_string(),

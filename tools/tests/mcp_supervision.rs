@@ -38,6 +38,32 @@ async fn a_server_that_dies_mid_call_is_unavailable_then_restarted_with_its_tool
 }
 
 #[tokio::test]
+async fn a_server_that_breaks_its_stream_is_killed_and_replaced() {
+    let b = McpServer::new(fixture_server(&[]));
+    b.start().await.expect("fixture starts");
+    let old: u32 = call(&b, Some("pid"), json!({}))
+        .await
+        .expect("pid")
+        .parse()
+        .expect("a pid");
+    // The server closes stdout and then blocks: alive, but its stream is gone.
+    assert!(matches!(
+        call(&b, Some("close_stdout"), json!({})).await,
+        Err(ToolError::Unavailable(_))
+    ));
+    wait_dead(old).await;
+    wait_for(&b, "Ready after the restart", |r| *r == Readiness::Ready).await;
+    let new: u32 = call(&b, Some("pid"), json!({}))
+        .await
+        .expect("pid")
+        .parse()
+        .expect("a pid");
+    assert_ne!(old, new);
+    b.shutdown().await;
+    wait_dead(new).await;
+}
+
+#[tokio::test]
 async fn while_a_restart_keeps_failing_calls_answer_unavailable_at_once() {
     let dir = std::env::temp_dir().join(format!("ww-mcp-once-{}", std::process::id()));
     let _ = std::fs::remove_file(&dir);

@@ -3,12 +3,15 @@
 
 use super::redact::Redactor;
 use super::stderr::{self, StderrTail};
-use rmcp::transport::TokioChildProcess;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::{TokioChildProcess, Transport};
+use rmcp::RoleClient;
+use std::future::Future;
 use std::path::Path;
 use std::process::Stdio;
 
 /// The server's process group; dropping it sends SIGKILL to the whole group.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ProcessGroup {
     pgid: i32,
 }
@@ -26,6 +29,37 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// rmcp's child transport plus a kill of the whole group as soon as the server's stdout ends:
+/// rmcp would otherwise give a server that closed stdout but lives on 3 s to exit (and more
+/// after SIGTERM) before failing the calls in flight.
+pub(crate) struct ChildTransport {
+    inner: TokioChildProcess,
+    group: ProcessGroup,
+}
+
+impl Transport<RoleClient> for ChildTransport {
+    type Error = std::io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        let message = self.inner.receive().await;
+        if message.is_none() {
+            self.group.kill();
+        }
+        message
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
+}
+
 /// Starts `command` in `cwd` with `env` added, its stderr forwarded to our log and kept in `tail`.
 pub(crate) fn spawn(
     component: &str,
@@ -34,7 +68,7 @@ pub(crate) fn spawn(
     cwd: &Path,
     redactor: &Redactor,
     tail: &StderrTail,
-) -> Result<(TokioChildProcess, ProcessGroup), String> {
+) -> Result<(ChildTransport, ProcessGroup), String> {
     let Some((program, args)) = command.split_first() else {
         return Err("no command given: set `command` to the server's program and arguments".into());
     };
@@ -66,7 +100,11 @@ pub(crate) fn spawn(
             tail.clone(),
         ));
     }
-    Ok((child, group))
+    let transport = ChildTransport {
+        inner: child,
+        group: group.clone(),
+    };
+    Ok((transport, group))
 }
 
 fn spawn_error(program: &str, cwd: &Path, e: &std::io::Error) -> String {

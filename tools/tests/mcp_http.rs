@@ -131,3 +131,22 @@ async fn a_server_that_goes_away_is_unavailable_then_reconnected() {
     );
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_idle_connection_to_a_vanished_server_turns_down_by_itself() {
+    let mut server = HttpFixture::start(TOKEN, 0).await;
+    let b = McpServer::new(http(server.url(), vec![("X-Test-Token", TOKEN)]));
+    b.start().await.expect("connects");
+    server.kill().await;
+    // No call: the backend's own pings notice.
+    let down = wait_for(&b, "Down", |r| matches!(r, Readiness::Down(_))).await;
+    assert!(
+        format!("{down:?}").contains("stopped answering"),
+        "{down:?}"
+    );
+    assert!(matches!(
+        call(&b, Some("echo"), json!({"text": "hi"})).await,
+        Err(ToolError::Unavailable(_))
+    ));
+    b.shutdown().await;
+}

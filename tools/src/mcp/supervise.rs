@@ -5,12 +5,19 @@
 use super::backoff::Backoff;
 use super::connect::{self, Connection};
 use super::{Inner, Live, SHUTDOWN_GRACE};
+use rmcp::model::{ClientRequest, PingRequest};
+use rmcp::service::{Peer, ServiceError};
+use rmcp::RoleClient;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A connection that stayed up this long resets the backoff.
 const STABLE: Duration = Duration::from_secs(10);
+/// An HTTP server is pinged this often when idle, so /health notices it went away without
+/// waiting for a call to fail (a stdio server's exit is seen at once).
+const PING_EVERY: Duration = Duration::from_secs(10);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(
     inner: Weak<Inner>,
@@ -21,7 +28,10 @@ pub(crate) async fn run(
     let mut backoff = Backoff::new();
     loop {
         let up_since = Instant::now();
+        // Only stdio servers have a process group; HTTP ones need pings to be watched.
+        let pinged = conn.group.is_none();
         let group = conn.group.take();
+        let peer = live.peer.clone();
         let ct = conn.service.cancellation_token();
         let waiting = conn.service.waiting();
         tokio::pin!(waiting);
@@ -31,6 +41,11 @@ pub(crate) async fn run(
                 ct.cancel();
                 let _ = tokio::time::timeout(SHUTDOWN_GRACE, &mut waiting).await;
                 "a call found the connection broken".to_string()
+            }
+            cause = unreachable_by_ping(&peer), if pinged => {
+                ct.cancel();
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, &mut waiting).await;
+                cause
             }
             _ = stopped(&mut stop) => {
                 // Closing the client closes the server's stdin: a polite server exits.
@@ -80,6 +95,24 @@ pub(crate) async fn run(
                     strong.set_down(&format!("restart failed: {e}"));
                 }
             }
+        }
+    }
+}
+
+/// Pings every `PING_EVERY`; resolves with the cause once a ping fails at the transport (a
+/// slow answer is not a failure: a busy server is not a dead one).
+async fn unreachable_by_ping(peer: &Peer<RoleClient>) -> String {
+    loop {
+        tokio::time::sleep(PING_EVERY).await;
+        let ping = ClientRequest::PingRequest(PingRequest::default());
+        match tokio::time::timeout(PING_TIMEOUT, peer.send_request(ping)).await {
+            Ok(Err(e @ (ServiceError::TransportSend(_) | ServiceError::TransportClosed))) => {
+                return format!(
+                    "the server stopped answering: {}",
+                    connect::service_error(&e)
+                );
+            }
+            _ => continue,
         }
     }
 }

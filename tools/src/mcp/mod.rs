@@ -97,17 +97,22 @@ impl Inner {
         )
     }
 
-    fn set_up(&self, tools: Vec<Tool>, peer: Peer<RoleClient>) -> Arc<Live> {
+    /// Publishes a new connection; `None` (nothing published) once shutdown has begun, checked
+    /// under the state lock so a late reconnect cannot mark a shut-down backend Ready.
+    fn set_up(&self, tools: Vec<Tool>, peer: Peer<RoleClient>) -> Option<Arc<Live>> {
         let live = Arc::new(Live {
             peer,
             tools,
             broken: Notify::new(),
         });
         let mut st = self.state();
+        if self.stopped() {
+            return None;
+        }
         st.description = describe::description(&live.tools);
         st.readiness = Readiness::Ready;
         st.live = Some(live.clone());
-        live
+        Some(live)
     }
 
     fn set_down(&self, cause: &str) {
@@ -145,13 +150,13 @@ impl ToolBackend for McpServer {
             }
             match connect::connect(&inner.settings, &inner.redactor).await {
                 Ok(conn) => {
-                    if inner.stopped() {
+                    let Some(live) = inner.set_up(conn.tools.clone(), conn.service.peer().clone())
+                    else {
                         return Err(ToolError::Unavailable(format!(
                             "{} was shut down",
                             inner.who()
                         )));
-                    }
-                    let live = inner.set_up(conn.tools.clone(), conn.service.peer().clone());
+                    };
                     let handle = tokio::spawn(supervise::run(
                         Arc::downgrade(&inner),
                         inner.stop.subscribe(),
@@ -166,7 +171,8 @@ impl ToolBackend for McpServer {
                         .redactor
                         .apply(&format!("{}: could not start: {cause}", inner.who()));
                     let mut st = inner.state();
-                    st.readiness = Readiness::Down(msg.clone());
+                    st.readiness =
+                        Readiness::Down(inner.redactor.apply(&format!("could not start: {cause}")));
                     st.description = format!(
                         "MCP server `{}` could not start; its tools are unavailable.",
                         inner.settings.name

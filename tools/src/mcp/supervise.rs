@@ -82,11 +82,11 @@ pub(crate) async fn run(
             };
             match attempt {
                 Ok(c) => {
-                    if *stop.borrow() {
+                    let Some(l) = strong.set_up(c.tools.clone(), c.service.peer().clone()) else {
                         return;
-                    }
+                    };
                     tracing::info!(component = %strong.settings.name, tools = c.tools.len(), "MCP server restarted");
-                    live = strong.set_up(c.tools.clone(), c.service.peer().clone());
+                    live = l;
                     conn = c;
                     break;
                 }

@@ -122,7 +122,7 @@ impl Embedder {
     }
 
     /// The endpoint without credentials, for messages.
-    pub fn endpoint(&self) -> &str {
+    pub fn shown_endpoint(&self) -> &str {
         &self.shown
     }
 

@@ -32,7 +32,7 @@ impl VectorIndex {
 
     /// Rebuilds an index from rows of already normalised vectors laid end to end (as saved).
     pub fn from_normalised(dims: usize, vectors: Vec<f32>) -> Result<Self, String> {
-        if dims == 0 || vectors.len() % dims != 0 {
+        if dims == 0 || !vectors.len().is_multiple_of(dims) {
             return Err(format!(
                 "{} numbers do not make rows of {dims}",
                 vectors.len()

@@ -7,7 +7,7 @@ use common::scenario::{request, settings, started};
 use common::*;
 use serde_json::json;
 use woodwork_knowledge::Store;
-use woodwork_tools::{ToolBackend, ToolError};
+use woodwork_tools::ToolBackend;
 
 /// Records of `file` in the collection, asked of Chroma directly.
 async fn records_of(url: &str, collection: &str, file: &str) -> usize {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: builds the workspace and runs every test (unit, property, corpus snapshots,
 # integration tests that drive the real binary over real HTTP and real subprocesses).
-# On a fresh machine it installs what the tests need (python3 for hook/pipe and tool workers) and
+# On a fresh machine it installs what the tests need (python3 for hook/pipe and tool workers, a venv
+# with MCP servers and chromadb) and
 # says exactly what is missing when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,10 @@ if ! need python3; then
     echo "error: python3 is required by the tests; install it and re-run" >&2; exit 1
   fi
 fi
+
+# Real peers the tests talk to: MCP servers (mcp, mcp-server-time) and a Chroma server, in a
+# project-local venv (created once; re-created when scripts/requirements-test.txt changes).
+scripts/venv.sh
 
 # One build of every target first, so the test run below reports only test results.
 cargo build --workspace --all-targets --locked

@@ -149,6 +149,8 @@ fn build_cells(
         } else {
             None
         };
+        let backends = crate::component::backends::build(spec, config, &base_dir)
+            .map_err(RuntimeError::Start)?;
         let hooks =
             HookSet::from_component(spec, &base_dir, &mut workers).map_err(RuntimeError::Start)?;
         cells.push(Arc::new(ComponentCell::new(
@@ -157,11 +159,39 @@ fn build_cells(
             routes,
             routes_names,
             model,
+            backends,
             hooks,
             opts.mailbox_capacity.max(1),
         )));
     }
     Ok(cells)
+}
+
+/// Starts every tool backend (workers spawned, servers connected and listed, files embedded),
+/// all at once, so a bad tool fails the start with its own message instead of the first call.
+async fn start_backends(cells: &[Arc<ComponentCell>]) -> Result<(), RuntimeError> {
+    let starts = cells.iter().filter_map(|c| {
+        let tool = c.backends.tool.clone()?;
+        let name = c.name.clone();
+        Some(async move {
+            tracing::info!(component = &*name, "starting tool backend");
+            tool.start()
+                .await
+                .map_err(|e| format!("component `{name}` cannot start: {e}"))
+        })
+    });
+    let results = futures_util::future::join_all(starts).await;
+    let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        for c in cells {
+            if let Some(t) = &c.backends.tool {
+                t.shutdown().await;
+            }
+        }
+        Err(RuntimeError::Start(errors.join("; ")))
+    }
 }
 
 fn session_event(bus: &Arc<dyn MessageBus>, event: EventType, id: &str) {
@@ -187,6 +217,7 @@ impl Runtime {
             ));
         }
         let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
+        start_backends(&cells).await?;
         // Python hook workers start now, so a missing function fails the start, not the first call.
         for cell in cells.iter() {
             cell.hooks
@@ -266,13 +297,30 @@ impl Runtime {
     }
 
     fn entry(&self, name: &str) -> Result<Arc<ComponentCell>, RuntimeError> {
-        self.router()
-            .lookup(name)
-            .cloned()
-            .ok_or_else(|| RuntimeError::UnknownComponent {
-                name: name.to_string(),
-                known: self.router().known(),
-            })
+        let cell =
+            self.router()
+                .lookup(name)
+                .cloned()
+                .ok_or_else(|| RuntimeError::UnknownComponent {
+                    name: name.to_string(),
+                    known: self.router().known(),
+                })?;
+        if matches!(cell.spec.kind, Kind::Memory | Kind::Vm) {
+            let entries: Vec<&str> = self
+                .router()
+                .cells()
+                .iter()
+                .filter(|c| matches!(c.spec.kind, Kind::Input | Kind::Agent | Kind::Llm))
+                .map(|c| &*c.name)
+                .collect();
+            return Err(RuntimeError::Invalid(format!(
+                "`{name}` ({} {}) is not an entry point: it takes no input of its own; post to one of: {}",
+                cell.spec.kind,
+                cell.spec.type_name,
+                entries.join(", ")
+            )));
+        }
+        Ok(cell)
     }
 
     /// Runs one input through the pipeline and returns every terminal output.
@@ -388,11 +436,12 @@ impl Runtime {
         let mut status = HealthStatus::Healthy;
         let running = self.inner.accepting.load(Ordering::Acquire);
         for cell in self.router().cells().iter() {
-            let state = cell.state();
+            let state = cell.reported_state();
             let breaker = cell.breaker_state();
             if state == ComponentState::Failed || (running && state == ComponentState::Terminated) {
                 status = HealthStatus::Unhealthy;
             } else if (breaker != BreakerState::Closed
+                || state == ComponentState::Unavailable
                 || (running && state == ComponentState::Initializing))
                 && status == HealthStatus::Healthy
             {
@@ -520,6 +569,9 @@ impl Runtime {
             .await;
         for cell in self.router().cells().iter() {
             cell.hooks.stop_workers().await;
+            if let Some(tool) = &cell.backends.tool {
+                tool.shutdown().await;
+            }
         }
     }
 

@@ -248,6 +248,30 @@ impl SessionTable {
             .unwrap_or_default()
     }
 
+    /// The session's window of `memory` as the Python engine renders it (`[USER]` / `[AI]`
+    /// lines): what the memory tool's `read` answers.
+    pub fn render_memory(&self, id: &str, memory: &str) -> String {
+        self.map
+            .get(id)
+            .and_then(|s| {
+                s.memories
+                    .iter()
+                    .find(|(m, _)| &**m == memory)
+                    .map(|(_, w)| w.render())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Forgets the session's window of `memory` (the memory tool's `clear`); true if it held any turn.
+    pub fn clear_memory(&self, id: &str, memory: &str) -> bool {
+        let Some(mut s) = self.map.get_mut(id) else {
+            return false;
+        };
+        let before = s.memories.len();
+        s.memories.retain(|(m, w)| &**m != memory || w.is_empty());
+        before != s.memories.len()
+    }
+
     /// Records one completed turn in the session's window of `memory`, forgetting the oldest
     /// turns past `limits`.
     pub fn record(&self, id: &str, memory: &Arc<str>, limits: MemoryLimits, user: &str, ai: &str) {

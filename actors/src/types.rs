@@ -76,6 +76,11 @@ pub enum ComponentState {
     Failed,
     ShuttingDown,
     Terminated,
+    /// Reported only (never an actor's own state): a tool whose worker or server is down and
+    /// being restarted by its backend.
+    Unavailable,
+    /// Reported only: declared, but not run by this process (`vm server`).
+    Inactive,
 }
 
 impl ComponentState {
@@ -87,6 +92,8 @@ impl ComponentState {
             ComponentState::Failed => "failed",
             ComponentState::ShuttingDown => "shutting_down",
             ComponentState::Terminated => "terminated",
+            ComponentState::Unavailable => "unavailable",
+            ComponentState::Inactive => "inactive",
         }
     }
 

@@ -7,6 +7,25 @@ use common::*;
 use woodwork_parser::{Kind, Value};
 use woodwork_runtime::*;
 
+/// A real tool for the agent: a text-file knowledge base with one line about rust.
+fn search_tool() -> woodwork_parser::Component {
+    let dir = std::env::temp_dir().join(format!("ww-agent-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("facts.txt");
+    std::fs::write(
+        &file,
+        "rust: a systems language
+lunch: at noon
+",
+    )
+    .unwrap();
+    with_prop(
+        component("search", Kind::KnowledgeBase, "text_file"),
+        "path",
+        s(file.to_str().unwrap()),
+    )
+}
+
 fn agent_cfg(replies: Vec<Value>, max_steps: Option<i64>) -> woodwork_parser::Config {
     let mut agent = with_prop(component("agent", Kind::Agent, "llm"), "model", r("model"));
     agent = with_prop(agent, "tools", Value::List(vec![r("search")]));
@@ -16,7 +35,7 @@ fn agent_cfg(replies: Vec<Value>, max_steps: Option<i64>) -> woodwork_parser::Co
     config(
         vec![
             mock("model", replies),
-            component("search", Kind::Api, "web"),
+            search_tool(),
             component("cli", Kind::Input, "api"),
             agent,
             component("out", Kind::Output, "console"),
@@ -28,8 +47,8 @@ fn agent_cfg(replies: Vec<Value>, max_steps: Option<i64>) -> woodwork_parser::Co
 fn tool_entry(tool: &str) -> Value {
     map(&[
         ("tool", s(tool)),
-        ("action", s("get")),
-        ("inputs", map(&[("q", s("rust"))])),
+        ("action", s("query")),
+        ("inputs", map(&[("query", s("rust"))])),
     ])
 }
 
@@ -56,14 +75,14 @@ async fn native_tool_call_then_final_answer_emits_woodwork_events() {
     let mut seen = Vec::new();
     while let Ok(ev) = events.try_recv() {
         if ev.event_type == EventType::ToolObservation {
-            // The tool component exists but its type is not implemented yet: the agent sees the error.
+            // The tool's real answer: the matching line of the file.
             assert!(ev.payload["observation"]
                 .as_str()
                 .unwrap()
-                .contains("not implemented yet"));
+                .contains("rust: a systems language"));
         }
         if ev.event_type == EventType::ToolCall && ev.sender.as_ref() == "agent" {
-            assert_eq!(ev.payload["args"]["q"], "rust");
+            assert_eq!(ev.payload["args"]["query"], "rust");
         }
         seen.push(ev.event_type);
     }
@@ -84,7 +103,7 @@ async fn action_json_in_text_calls_the_tool() {
     let rt = Runtime::start(
         agent_cfg(
             vec![
-                s("Thought: search\nAction: {\"tool\": \"search\", \"action\": \"get\", \"inputs\": {\"q\": 1}}"),
+                s("Thought: search\nAction: {\"tool\": \"search\", \"action\": \"query\", \"inputs\": {\"query\": \"rust\"}}"),
                 s("Final Answer: ok"),
             ],
             None,

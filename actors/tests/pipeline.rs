@@ -111,11 +111,11 @@ async fn streamed_turn_sends_chunks_in_order_then_done() {
 }
 
 #[actix_rt::test]
-async fn passive_kinds_start_and_answer_not_implemented() {
+async fn memory_is_not_an_entry_point() {
     let cfg = config(
         vec![
             component("mem", Kind::Memory, "short_term"),
-            component("kb", Kind::KnowledgeBase, "chroma"),
+            mock("model", vec![]),
         ],
         &[],
     );
@@ -123,12 +123,26 @@ async fn passive_kinds_start_and_answer_not_implemented() {
         .await
         .unwrap();
     let err = rt.send(InputRequest::text("mem", "x")).await.unwrap_err();
-    assert_eq!(err.code(), "component_failed");
-    assert!(
-        err.to_string()
-            .contains("memory short_term is not implemented yet"),
-        "{err}"
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("not an entry point"), "{err}");
+    assert!(err.to_string().contains("model"), "{err}");
+}
+
+#[actix_rt::test]
+async fn a_knowledge_base_embedding_with_a_model_that_has_no_embeddings_fails_start_clearly() {
+    let kb = with_prop(
+        component("kb", Kind::KnowledgeBase, "chroma"),
+        "embedding",
+        r("model"),
     );
+    let cfg = config(vec![mock("model", vec![]), kb], &[]);
+    let err = Runtime::start(cfg, RuntimeOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "start_failed");
+    assert!(err.to_string().contains("`llm mock`"), "{err}");
+    assert!(err.to_string().contains("llm openai"), "{err}");
 }
 
 #[actix_rt::test]

@@ -10,7 +10,6 @@
 use crate::hit::Hit;
 use crate::index::VectorIndex;
 use crate::manifest::{FileUpdate, Manifest, NewChunk};
-use crate::regular_file::read_capped;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -18,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use woodwork_tools::files::read_capped;
 
 /// Version of the on-disk layout (a store of another version is rebuilt).
 const FORMAT: u32 = 1;

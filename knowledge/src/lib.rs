@@ -13,7 +13,6 @@ mod index;
 mod ingest;
 mod inputs;
 mod manifest;
-mod regular_file;
 mod scan;
 mod server;
 mod settings;

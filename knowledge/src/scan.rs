@@ -2,10 +2,10 @@
 //! dependency and tool folders and hidden files, and reads only regular UTF-8 text files of
 //! bounded size; everything left out is reported with the reason.
 
-use crate::regular_file::read_capped;
 use ignore::WalkBuilder;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use woodwork_tools::files::read_capped;
 
 /// Largest file embedded; bigger ones are reported as skipped (a log or a data dump is rarely
 /// knowledge, and would cost thousands of embeddings).
@@ -101,7 +101,7 @@ pub(crate) fn scan(source: &Path, exclude: Option<&Path>) -> Result<Scan, String
         return Err(format!(
             "file_to_embed `{}` is {}; point it at a file or a folder",
             source.display(),
-            crate::regular_file::kind_of(&meta)
+            woodwork_tools::files::kind_of(&meta)
         ));
     }
     let exclude: Option<PathBuf> = exclude.map(Path::to_path_buf);

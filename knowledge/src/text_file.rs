@@ -3,13 +3,13 @@
 
 use crate::hit::Hit;
 use crate::inputs::{action_name, string_input};
-use crate::regular_file::{kind_of, read_capped};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use woodwork_tools::files::{kind_of, read_capped};
 use woodwork_tools::observation::{clip, MAX_OBSERVATION};
 use woodwork_tools::{Readiness, ToolBackend, ToolError, ToolFuture, ToolRequest};
 

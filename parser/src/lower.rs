@@ -345,7 +345,10 @@ fn key_extra_rules(
             Diagnostic::warning(
                 "partly-supported",
                 idx.span(name_range),
-                format!("`{}` ({} {}): {what}", comp.name, schema.kind, schema.type_name),
+                format!(
+                    "`{}` ({} {}): {what}",
+                    comp.name, schema.kind, schema.type_name
+                ),
             )
             .primary("not fully served by this runtime yet")
             .help(help),

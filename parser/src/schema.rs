@@ -160,6 +160,7 @@ pub const TOOL_KINDS: &[Kind] = &[
     Kind::Api,
     Kind::Mcp,
     Kind::KnowledgeBase,
+    Kind::Memory,
     Kind::Llm,
     Kind::Agent,
 ];
@@ -498,11 +499,10 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 "directory of the embedded store (default `.woodwork/chroma` next to the .ww file)",
             ),
             opt("url", Ty::Str, "Chroma server URL, e.g. `url: \"http://127.0.0.1:8000\"`"),
-            def(
+            opt(
                 "collection",
                 Ty::Str,
-                Default::Str("woodwork"),
-                "collection name",
+                "collection name (default: the component's name)",
             ),
             opt(
                 "file_to_embed",
@@ -565,6 +565,12 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 "path",
                 Ty::Str,
                 "the Python file, e.g. `path: \"functions.py\"`",
+            ),
+            def(
+                "python",
+                Ty::Str,
+                Default::Str("python3"),
+                "the Python interpreter that runs the functions, e.g. `python: \".venv/bin/python\"`",
             ),
             opt(
                 "documentation",

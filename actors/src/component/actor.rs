@@ -152,14 +152,19 @@ impl ComponentActor {
     pub fn new(cell: Arc<ComponentCell>, services: Arc<Services>, behaviour: Behaviour) -> Self {
         // An agent's work is a whole loop of model and tool calls (each bounded on its own):
         // without its own `timeout`, the request's deadline bounds it, not one call's timeout.
-        let call_timeout =
+        let call_timeout = if cell.backends.tool.is_some() {
+            // A tool backend bounds its own calls (and restarts a hung worker); the actor waits
+            // a little longer so the backend's answer, not a retryable actor timeout, wins.
+            cell.spec.timeout.unwrap_or(Duration::from_secs(30)) + super::tool::ACTOR_TIMEOUT_MARGIN
+        } else {
             cell.spec
                 .timeout
                 .unwrap_or(if cell.spec.kind == woodwork_parser::Kind::Agent {
                     services.opts.default_deadline
                 } else {
                     cell.breaker.spec().call_timeout
-                });
+                })
+        };
         ComponentActor {
             cell,
             services,

@@ -5,6 +5,8 @@ use super::agent::AgentBehaviour;
 use super::cell::ComponentCell;
 use super::console::Console;
 use super::llm::LlmBehaviour;
+use super::memory_tool::MemoryTool;
+use super::tool::ToolBehaviour;
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
 use crate::services::Services;
@@ -17,12 +19,16 @@ pub enum Behaviour {
     Input,
     /// `output console`: prints streamed turns on stdout, returns the terminal result.
     Console(Console),
-    /// `output webhook`: passes through (POST comes later).
+    /// `output webhook`: passes through (`check` warns that it does not POST yet).
     PassThrough,
     Llm(LlmBehaviour),
     Agent(AgentBehaviour),
-    /// Kinds not implemented yet: start fine, answer work with a clear error.
-    Passive {
+    /// `api *`, `mcp server`, `knowledge_base *`: calls of the cell's tool backend.
+    Tool(ToolBehaviour),
+    /// `memory short_term` as a tool: `read`, `clear` on the caller's session.
+    Memory(MemoryTool),
+    /// A declaration this process does not run (`vm server`): takes no messages.
+    Inactive {
         what: String,
     },
 }
@@ -37,8 +43,21 @@ impl Behaviour {
             Kind::Output => Behaviour::PassThrough,
             Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
             Kind::Agent => Behaviour::Agent(AgentBehaviour::new(cell, services)?),
-            other => Behaviour::Passive {
-                what: format!("{} {}", other.as_str(), spec.type_name),
+            Kind::Api | Kind::Mcp | Kind::KnowledgeBase => {
+                let backend = cell.backends.tool.clone().ok_or_else(|| {
+                    format!(
+                        "component `{}` ({} {}) has no tool backend",
+                        spec.name, spec.kind, spec.type_name
+                    )
+                })?;
+                Behaviour::Tool(ToolBehaviour::new(backend))
+            }
+            Kind::Memory => Behaviour::Memory(MemoryTool::new(
+                cell.name.clone(),
+                services.sessions.clone(),
+            )),
+            Kind::Vm => Behaviour::Inactive {
+                what: format!("{} {}", spec.kind, spec.type_name),
             },
         })
     }
@@ -57,8 +76,11 @@ impl Behaviour {
             ))),
             Behaviour::Llm(b) => b.handle(env, cell),
             Behaviour::Agent(b) => b.handle(env, cell),
-            Behaviour::Passive { what } => Work::Now(Err(Failure::Error(format!(
-                "component type {what} is not implemented yet"
+            Behaviour::Tool(b) => b.handle(env),
+            Behaviour::Memory(b) => b.handle(env),
+            Behaviour::Inactive { what } => Work::Now(Err(Failure::Error(format!(
+                "`{}` ({what}) is a placement declaration, not a component that takes messages",
+                cell.name
             )))),
         }
     }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use woodwork_parser::Component;
 
 use super::actor::ComponentActor;
+use super::backends::Backends;
 
 /// Metric handles resolved once at start, so recording costs no label hashing per message.
 pub struct CellMetrics {
@@ -50,6 +51,9 @@ pub struct ComponentCell {
     pub routes_names: Vec<String>,
     /// The model of an llm component; shared with agents that use it; survives restarts.
     pub model: Option<Arc<dyn ChatModel>>,
+    /// The tool backend (worker, client, server session) and knowledge base of tool components;
+    /// like the model, they survive restarts and supervise their own processes.
+    pub backends: Backends,
     pub hooks: Arc<HookSet>,
     pub breaker: Breaker,
     pub metrics: CellMetrics,
@@ -73,6 +77,7 @@ impl ComponentCell {
         routes: Vec<usize>,
         routes_names: Vec<String>,
         model: Option<Arc<dyn ChatModel>>,
+        backends: Backends,
         hooks: HookSet,
         capacity: usize,
     ) -> ComponentCell {
@@ -86,6 +91,7 @@ impl ComponentCell {
             routes,
             routes_names,
             model,
+            backends,
             hooks: Arc::new(hooks),
             state: AtomicU8::new(ComponentState::Initializing.to_u8()),
             permits: Slots::new(capacity),
@@ -102,6 +108,33 @@ impl ComponentCell {
     /// The lifecycle state (read by health and status without asking the actor).
     pub fn state(&self) -> ComponentState {
         ComponentState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// The state `/health` and `/components` show: the actor's lifecycle, except that a tool whose
+    /// backend is still starting shows `initializing`, one whose worker or server is down shows
+    /// `unavailable`, and a declaration this process does not run (`vm server`) `inactive` — so a
+    /// component is never called ready when it cannot do its work.
+    pub fn reported_state(&self) -> ComponentState {
+        let state = self.state();
+        if self.spec.kind == woodwork_parser::Kind::Vm {
+            return ComponentState::Inactive;
+        }
+        if !matches!(state, ComponentState::Ready | ComponentState::Active) {
+            return state;
+        }
+        match self.backends.tool.as_ref().map(|t| t.readiness()) {
+            Some(woodwork_tools::Readiness::Starting) => ComponentState::Initializing,
+            Some(woodwork_tools::Readiness::Down(_)) => ComponentState::Unavailable,
+            _ => state,
+        }
+    }
+
+    /// Why the backend is down, when it is (shown as the last failure).
+    fn backend_down(&self) -> Option<String> {
+        match self.backends.tool.as_ref().map(|t| t.readiness()) {
+            Some(woodwork_tools::Readiness::Down(cause)) => Some(cause),
+            _ => None,
+        }
     }
 
     /// Sets the state; returns the previous one.
@@ -164,14 +197,14 @@ impl ComponentCell {
             name: self.name.to_string(),
             kind: self.spec.kind.as_str().to_string(),
             type_name: self.spec.type_name.clone(),
-            state: self.state(),
+            state: self.reported_state(),
             routes_to: self.routes_names.clone(),
             breaker: self.breaker_state(),
             restarts: self.restarts(),
             mailbox_depth: self.mailbox_depth(),
             processed: self.processed.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
-            last_failure: self.last_failure(),
+            last_failure: self.backend_down().or_else(|| self.last_failure()),
         }
     }
 }

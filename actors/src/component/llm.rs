@@ -2,7 +2,9 @@
 //! `memory:`) → `ChatModel::chat` → `component.response` with the text, streamed as it comes
 //! when the caller asked for events.
 
+use super::backends::Knowledge;
 use super::cell::ComponentCell;
+use super::retrieval;
 use super::stream::{call_model, console_routes, StreamTo};
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
@@ -16,6 +18,7 @@ pub struct LlmBehaviour {
     model: Arc<dyn ChatModel>,
     streaming: bool,
     memory: Option<MemoryRef>,
+    knowledge: Option<Knowledge>,
     consoles: Arc<[usize]>,
     services: Arc<Services>,
 }
@@ -34,6 +37,7 @@ impl LlmBehaviour {
             model,
             streaming: cell.spec.streaming.unwrap_or(true),
             memory,
+            knowledge: retrieval::knowledge_of(&cell.spec, &services.router)?,
             consoles: console_routes(cell, services),
             services: services.clone(),
         })
@@ -48,7 +52,8 @@ impl LlmBehaviour {
             messages = self.services.sessions.recall(&env.session_id, &m.name);
         }
         messages.push(ChatMessage::new(Role::User, input.clone()));
-        let request = ChatRequest {
+        let knowledge = self.knowledge.clone();
+        let mut request = ChatRequest {
             messages,
             tools: Vec::new(),
         };
@@ -58,6 +63,11 @@ impl LlmBehaviour {
         let memory = self.memory.clone();
         let services = self.services.clone();
         Work::Later(Box::pin(async move {
+            if let Some(kb) = &knowledge {
+                if let Some(m) = retrieval::context_message(kb, &name, &input).await {
+                    request.messages.insert(0, m);
+                }
+            }
             let resp = call_model(model, request, &parent, &name, stream_to.as_ref(), false)
                 .await
                 .map_err(Failure::Model)?;

@@ -3,13 +3,17 @@
 pub mod actor;
 pub mod agent;
 pub mod answer_filter;
+pub mod backends;
 pub mod behaviour;
 pub mod cell;
 pub mod console;
 pub mod events;
 pub mod llm;
+pub mod memory_tool;
 pub mod model_breaker;
+pub mod retrieval;
 pub mod stream;
+pub mod tool;
 pub mod work;
 
 pub use actor::{ComponentActor, Deliver, Kill, Restart, Stop};

@@ -215,8 +215,8 @@ async fn stream_call(
     if let (Ok(resp), Some(f)) = (&result, &mut filter) {
         // A reply in no format that ended without a tool call is the answer itself.
         if resp.tool_calls.is_empty() {
-            if let Some(rest) = f.finish() {
-                fwd.piece(rest).await;
+            for piece in f.finish() {
+                fwd.piece(piece).await;
             }
         }
     }

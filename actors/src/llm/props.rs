@@ -53,6 +53,46 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// A string or list of strings prop (`command: "x"` or `command: ["x", "-y"]`); empty when absent.
+    pub fn string_list(&self, key: &str) -> Result<Vec<String>, String> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Str(s)) => Ok(vec![s.clone()]),
+            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Ok(s.clone()),
+                    Value::Secret(s) => Ok(s.expose().to_string()),
+                    Value::Unresolved(u) => Err(self.unresolved(key, &u.var)),
+                    other => Err(self.wrong(key, "a list of strings", other)),
+                })
+                .collect(),
+            Some(other) => Err(self.wrong(key, "a string or a list of strings", other)),
+        }
+    }
+
+    /// A map of strings whose values may be secrets (`env:`, `headers:`), as pairs in key order.
+    /// The values are exposed for the tool that sends them; callers never log them.
+    pub fn secret_map(&self, key: &str) -> Result<Vec<(String, String)>, String> {
+        let Some(v) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        let Some(map) = v.as_map() else {
+            return Err(self.wrong(key, "a map of strings", v));
+        };
+        map.iter()
+            .map(|(k, v)| match v {
+                Value::Str(s) => Ok((k.clone(), s.clone())),
+                Value::Secret(s) => Ok((k.clone(), s.expose().to_string())),
+                Value::Int(i) => Ok((k.clone(), i.to_string())),
+                Value::Bool(b) => Ok((k.clone(), b.to_string())),
+                Value::Unresolved(u) => Err(self.unresolved(&format!("{key}.{k}"), &u.var)),
+                other => Err(self.wrong(&format!("{key}.{k}"), "a string", other)),
+            })
+            .collect()
+    }
+
     /// A number prop (integers accepted); None when absent or null.
     pub fn f64(&self, key: &str) -> Result<Option<f64>, String> {
         match self.get(key) {

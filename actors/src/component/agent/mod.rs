@@ -9,9 +9,11 @@ pub mod parse;
 pub mod prompt;
 pub mod tools;
 
+use super::backends::Knowledge;
 use super::cell::ComponentCell;
 use super::events::Emitter;
 use super::model_breaker::through_breaker;
+use super::retrieval;
 use super::stream::{call_model, console_routes, StreamTo};
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
@@ -38,14 +40,23 @@ pub struct Paused {
     input: String,
 }
 
+/// The system prompt and native tool specs as last rendered, with the tool list they came from.
+struct Rendered {
+    catalogue: String,
+    system: Arc<str>,
+    specs: Arc<Vec<ToolSpec>>,
+}
+
 /// What every turn of one agent shares (built once per behaviour).
 struct Shared {
     name: Arc<str>,
     model: Arc<dyn ChatModel>,
     model_cell: Arc<ComponentCell>,
     tools: Tools,
-    specs: Vec<ToolSpec>,
-    system: String,
+    template: String,
+    planning: bool,
+    rendered: parking_lot::Mutex<Rendered>,
+    knowledge: Option<Knowledge>,
     max_steps: usize,
     streaming: bool,
     memory: Option<MemoryRef>,
@@ -107,7 +118,17 @@ impl AgentBehaviour {
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
         let template = prompt::template(spec, &services.base_dir)?;
-        let system = prompt::render(&template, &tools.catalogue(), planning);
+        let catalogue = tools.catalogue();
+        let rendered = Rendered {
+            system: prompt::render(&template, &catalogue, planning).into(),
+            specs: Arc::new(tools.specs()),
+            catalogue,
+        };
+        // The agent's own knowledge base, else its model's.
+        let knowledge = match retrieval::knowledge_of(spec, &services.router)? {
+            Some(k) => Some(k),
+            None => retrieval::knowledge_of(&model_cell.spec, &services.router)?,
+        };
         // The agent's own memory, else its model's.
         let lookup = |n: &str| services.router.lookup(n).map(|c| &*c.spec);
         let memory = match MemoryRef::of(spec, lookup)? {
@@ -119,9 +140,11 @@ impl AgentBehaviour {
                 name: cell.name.clone(),
                 model,
                 model_cell,
-                specs: tools.specs(),
                 tools,
-                system,
+                template,
+                planning,
+                rendered: parking_lot::Mutex::new(rendered),
+                knowledge,
                 max_steps,
                 streaming: spec.streaming.unwrap_or(true),
                 memory,
@@ -140,8 +163,32 @@ impl AgentBehaviour {
     }
 }
 
+impl Shared {
+    /// The system prompt and tool specs for this turn: re-rendered only when a tool's
+    /// description changed (an MCP server came back with other tools).
+    fn prompt(&self) -> (Arc<str>, Arc<Vec<ToolSpec>>) {
+        if self.tools.is_dynamic() {
+            let catalogue = self.tools.catalogue();
+            let mut r = self.rendered.lock();
+            if r.catalogue != catalogue {
+                r.system = prompt::render(&self.template, &catalogue, self.planning).into();
+                r.specs = Arc::new(self.tools.specs());
+                r.catalogue = catalogue;
+            }
+            return (r.system.clone(), r.specs.clone());
+        }
+        let r = self.rendered.lock();
+        (r.system.clone(), r.specs.clone())
+    }
+}
+
 /// Where the loop starts: fresh, or resumed after `ask_user` with the user's answer.
-fn begin(s: &Shared, parent: &Envelope, emitter: &Emitter) -> (Vec<ChatMessage>, usize, String) {
+async fn begin(
+    s: &Shared,
+    parent: &Envelope,
+    emitter: &Emitter,
+    system: &str,
+) -> (Vec<ChatMessage>, usize, String) {
     let text = parent.text();
     let in_turn = parent.reply.as_ref().is_some_and(|r| r.turn().is_some());
     if in_turn {
@@ -157,7 +204,10 @@ fn begin(s: &Shared, parent: &Envelope, emitter: &Emitter) -> (Vec<ChatMessage>,
         }
     }
     let mut messages = Vec::with_capacity(4);
-    messages.push(ChatMessage::new(Role::System, s.system.as_str()));
+    messages.push(ChatMessage::new(Role::System, system));
+    if let Some(kb) = &s.knowledge {
+        messages.extend(retrieval::context_message(kb, &s.name, &text).await);
+    }
     if let Some(m) = &s.memory {
         messages.extend(s.services.sessions.recall(&parent.session_id, &m.name));
     }
@@ -176,13 +226,14 @@ fn push_observation(messages: &mut Vec<ChatMessage>, call: &ToolCall, native: bo
 }
 
 async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produced, Failure> {
-    let (mut messages, first, input) = begin(&s, &parent, &emitter);
+    let (system, specs) = s.prompt();
+    let (mut messages, first, input) = begin(&s, &parent, &emitter, &system).await;
     let stream_to = StreamTo::for_message(&parent, s.streaming, &s.services, &s.consoles);
     let can_ask = parent.reply.as_ref().is_some_and(|r| r.turn().is_some());
     for step in first..=s.max_steps {
         let request = ChatRequest {
             messages: messages.clone(),
-            tools: s.specs.clone(),
+            tools: (*specs).clone(),
         };
         let call = call_model(
             s.model.clone(),

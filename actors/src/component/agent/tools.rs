@@ -6,7 +6,9 @@ use crate::envelope::{payload_text, Envelope};
 use crate::llm::{ToolCall, ToolSpec};
 use crate::router::Router;
 use serde_json::{json, Value as Json};
+use std::sync::Arc;
 use woodwork_parser::Kind;
+use woodwork_tools::ToolBackend;
 
 /// The built-in pseudo-tool that pauses the turn to ask the user.
 pub const ASK_USER: &str = "ask_user";
@@ -15,15 +17,30 @@ pub const ASK_USER: &str = "ask_user";
 pub const MAX_OBSERVATION: usize = 16 * 1024;
 
 /// One tool component.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Tool {
     pub name: String,
     pub kind: Kind,
     pub type_name: String,
-    pub description: String,
+    /// The `description:` the .ww gives, if any.
+    explicit: Option<String>,
+    /// The backend's own description (functions and their parameters, MCP tools), read at each
+    /// use: an MCP server that restarts with other tools changes it.
+    backend: Option<Arc<dyn ToolBackend>>,
 }
 
 impl Tool {
+    /// What the model is told about this tool.
+    pub fn description(&self) -> String {
+        let own = self.backend.as_ref().map(|b| b.description());
+        match (&self.explicit, own) {
+            (Some(e), Some(o)) if !o.is_empty() => format!("{e}\n{o}"),
+            (Some(e), _) => e.clone(),
+            (None, Some(o)) if !o.is_empty() => o,
+            (None, _) => default_description(self.kind, &self.type_name),
+        }
+    }
+
     /// `llm` and `agent` tools take text, not `{action, inputs}`.
     pub fn takes_text(&self) -> bool {
         matches!(self.kind, Kind::Llm | Kind::Agent)
@@ -31,7 +48,7 @@ impl Tool {
 }
 
 /// The tools of one agent.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Tools {
     pub tools: Vec<Tool>,
 }
@@ -45,18 +62,20 @@ impl Tools {
                 format!("agent `{agent}`: tool `{n}` is not a declared component")
             })?;
             let spec = &cell.spec;
-            let description = spec
-                .prop_str("description")
-                .map(str::to_string)
-                .unwrap_or_else(|| default_description(spec.kind, &spec.type_name));
             tools.push(Tool {
                 name: n.clone(),
                 kind: spec.kind,
                 type_name: spec.type_name.clone(),
-                description,
+                explicit: spec.prop_str("description").map(str::to_string),
+                backend: cell.backends.tool.clone(),
             });
         }
         Ok(Tools { tools })
+    }
+
+    /// True when a description can change at run time (a tool has a backend).
+    pub fn is_dynamic(&self) -> bool {
+        self.tools.iter().any(|t| t.backend.is_some())
     }
 
     pub fn get(&self, name: &str) -> Option<&Tool> {
@@ -79,13 +98,20 @@ impl Tools {
             } else {
                 r#"{"action": "<function or endpoint>", "inputs": {...}}"#
             };
+            let description = t.description();
+            let mut lines = description.lines();
+            let first = lines.next().unwrap_or("").trim_end_matches('.');
             s.push_str(&format!(
-                "- {} ({} {}): {}. Inputs: {inputs}\n",
+                "- {} ({} {}): {first}. Inputs: {inputs}\n",
                 t.name,
                 t.kind.as_str(),
                 t.type_name,
-                t.description
             ));
+            for line in lines {
+                s.push_str("    ");
+                s.push_str(line);
+                s.push('\n');
+            }
         }
         s.push_str(&format!(
             "- {ASK_USER}: ask the user a question when only they can answer it. Inputs: {{\"question\": \"<question>\"}}\n"
@@ -100,7 +126,7 @@ impl Tools {
             .iter()
             .map(|t| ToolSpec {
                 name: t.name.clone(),
-                description: t.description.clone(),
+                description: t.description(),
                 parameters: if t.takes_text() {
                     json!({
                         "type": "object",
@@ -139,8 +165,21 @@ impl Tools {
                 self.names()
             );
         };
+        if call.inputs.is_null() {
+            return format!(
+                "error: malformed action: the call of `{}` has no \"inputs\"; write {{\"tool\": \"{}\", \"action\": \"<action>\", \"inputs\": {{...}}}} (use {{}} when the action takes no arguments)",
+                tool.name, tool.name
+            );
+        }
         let body = if tool.takes_text() {
-            Json::String(inputs_text(&call.inputs))
+            let text = inputs_text(&call.inputs);
+            if text.trim().is_empty() {
+                return format!(
+                    "error: malformed action: `{}` needs a request: give \"inputs\": {{\"input\": \"<text>\"}}",
+                    tool.name
+                );
+            }
+            Json::String(text)
         } else {
             let (action, inputs) = unpack(call);
             json!({ "action": action, "inputs": inputs })
@@ -218,6 +257,10 @@ fn default_description(kind: Kind, type_name: &str) -> String {
         Kind::Api if type_name == "web" => "an HTTP API".into(),
         Kind::Api => "functions you can call".into(),
         Kind::KnowledgeBase => "a knowledge base to search".into(),
+        Kind::Memory => {
+            "this conversation's memory: action `read` gives the turns so far, `clear` forgets them"
+                .into()
+        }
         Kind::Mcp => "a Model Context Protocol server's tools".into(),
         other => format!("a {} {type_name} component", other.as_str()),
     }

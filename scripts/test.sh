@@ -30,4 +30,4 @@ scripts/venv.sh
 
 # One build of every target first, so the test run below reports only test results.
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"

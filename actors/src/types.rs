@@ -196,6 +196,10 @@ pub struct BusStats {
     pub rejected_unavailable: u64,
     pub dead_lettered: u64,
     pub dlq_len: usize,
+    /// Bytes the dead-letter queue holds (payloads and messages), within its byte bound.
+    pub dlq_bytes: usize,
+    /// Dead letters dropped (oldest first) to keep the queue within its bounds.
+    pub dlq_dropped: u64,
     pub replayed: u64,
     pub hook_failures: u64,
 }
@@ -213,12 +217,5 @@ pub struct SessionInfo {
     pub queued: usize,
 }
 
-/// A message that could not be delivered, kept for inspection and replay.
-#[derive(Clone, Debug, Serialize)]
-pub struct DeadLetter {
-    pub id: String,
-    pub envelope: Envelope,
-    pub reason: String,
-    /// Unix seconds.
-    pub failed_at: f64,
-}
+/// A message that could not be delivered (defined with the queue that bounds it).
+pub use crate::bus::dlq::{DeadLetter, DeadLetterReason};

@@ -158,7 +158,7 @@ async fn streamed_tool_calls_are_collected() {
 }
 
 #[tokio::test]
-async fn a_missing_model_is_bad_request_and_not_retried() {
+async fn a_missing_model_is_a_configuration_error_and_not_retried() {
     let server = Server::start(vec![Reply::json(
         404,
         r#"{"error":"model \"llama3.2\" not found, try pulling it first"}"#,
@@ -167,7 +167,13 @@ async fn a_missing_model_is_bad_request_and_not_retried() {
     let err = chat(model(&server, vec![]).as_ref(), hello())
         .await
         .unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::BadRequest);
+    // A 404 is a configuration error (the `model` or `base_url` is wrong), not a bad request.
+    assert_eq!(err.kind, ModelErrorKind::Config);
+    assert!(
+        err.message.contains("check `base_url` and `model`"),
+        "{}",
+        err.message
+    );
     assert!(
         err.message.contains("try pulling it first"),
         "{}",

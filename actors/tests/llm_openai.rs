@@ -231,13 +231,36 @@ async fn context_length_is_classified_and_not_retried() {
 
 #[tokio::test]
 async fn other_bad_requests_are_bad_request() {
+    let body = r#"{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature","code":null}}"#;
+    let server = Server::start(vec![Reply::json(400, body)]).await;
+    let err = chat(model(&server, vec![]).as_ref(), hello())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ModelErrorKind::BadRequest);
+    assert!(err.message.contains("temperature"));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_model_404_is_a_configuration_error() {
     let body = r#"{"error":{"message":"The model `nope` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#;
     let server = Server::start(vec![Reply::json(404, body)]).await;
     let err = chat(model(&server, vec![]).as_ref(), hello())
         .await
         .unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::BadRequest);
+    assert_eq!(err.kind, ModelErrorKind::Config);
     assert!(err.message.contains("does not exist"));
+    assert!(
+        err.message.contains("check `base_url` and `model`"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains(&format!("{}/", server.url)),
+        "{}",
+        err.message
+    );
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]

@@ -2,12 +2,12 @@
 //! `mailbox_capacity` slots; a send takes a slot (fast path: one atomic), waits for one up to
 //! `send_timeout` when full, and the slot is released when the component finished the message.
 
-use super::dlq::DeadLetterQueue;
+use super::dlq::{DeadLetter, DeadLetterPage, DeadLetterQueue, DeadLetterReason, DlqLimits};
 use super::{Address, MessageBus, SendError};
 use crate::component::{ComponentCell, Deliver};
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::types::{BusStats, ComponentState, DeadLetter};
+use crate::types::{BusStats, ComponentState};
 use futures_util::future::BoxFuture;
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -35,20 +35,21 @@ pub struct InMemoryBus {
     cells: OnceLock<Arc<[Arc<ComponentCell>]>>,
     names: OnceLock<HashMap<String, usize>>,
     send_timeout: Duration,
-    dlq: DeadLetterQueue,
+    dlq: Arc<DeadLetterQueue>,
     subscribers: RwLock<Vec<(Option<EventType>, mpsc::Sender<Envelope>)>>,
     has_subscribers: AtomicBool,
     counters: Arc<Counters>,
 }
 
 impl InMemoryBus {
-    /// A bus whose sends wait at most `send_timeout` for mailbox space.
-    pub fn new(send_timeout: Duration, dlq_capacity: usize) -> InMemoryBus {
+    /// A bus whose sends wait at most `send_timeout` for mailbox space, its dead-letter queue
+    /// within `dlq`.
+    pub fn new(send_timeout: Duration, dlq: DlqLimits) -> InMemoryBus {
         InMemoryBus {
             cells: OnceLock::new(),
             names: OnceLock::new(),
             send_timeout,
-            dlq: DeadLetterQueue::new(dlq_capacity),
+            dlq: Arc::new(DeadLetterQueue::new(dlq)),
             subscribers: RwLock::new(Vec::new()),
             has_subscribers: AtomicBool::new(false),
             counters: Arc::new(Counters::default()),
@@ -186,13 +187,21 @@ impl MessageBus for InMemoryBus {
         };
         let bound = self.send_timeout;
         let counters = self.counters.clone();
+        let dlq = self.dlq.clone();
         actix_rt::spawn(async move {
             tokio::time::sleep(delay).await;
             match tokio::time::timeout(bound, cell.permit()).await {
                 Ok(Some(permit)) => InMemoryBus::deliver(&cell, env, permit),
                 _ => {
                     counters.overloaded.fetch_add(1, Ordering::Relaxed);
-                    if let Some(r) = &env.reply {
+                    let reply = env.reply.clone();
+                    let message = format!(
+                        "no room in `{}`'s mailbox for a retry within {} ms",
+                        cell.name,
+                        bound.as_millis()
+                    );
+                    store(&dlq, &counters, env, DeadLetterReason::MailboxFull, message);
+                    if let Some(r) = reply {
                         r.fail(RuntimeError::Overloaded {
                             retry_after: Duration::from_secs(1),
                         });
@@ -238,29 +247,36 @@ impl MessageBus for InMemoryBus {
         rx
     }
 
-    fn dead_letter(&self, env: Envelope, reason: String) -> String {
-        self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        if reason.starts_with("ttl") {
-            self.counters.expired.fetch_add(1, Ordering::Relaxed);
-        }
-        tracing::warn!(message_id = %env.message_id, session_id = %env.session_id, %reason, "dead-lettered");
-        let (id, dropped) = self.dlq.push(env, reason);
-        if dropped {
-            tracing::warn!("dead-letter queue full: dropped its oldest letter");
-        }
-        id
+    fn dead_letter(
+        &self,
+        env: Envelope,
+        reason: DeadLetterReason,
+        message: String,
+    ) -> Option<String> {
+        store(&self.dlq, &self.counters, env, reason, message)
     }
 
     fn dead_letters(&self) -> Vec<DeadLetter> {
         self.dlq.list()
     }
 
+    fn dead_letter_page(&self, after: Option<u64>, limit: usize) -> DeadLetterPage {
+        self.dlq.page(after, limit)
+    }
+
+    fn dead_letter_by_id(&self, id: &str) -> Option<DeadLetter> {
+        self.dlq.get(id)
+    }
+
     fn take_dead_letter(&self, id: &str) -> Option<DeadLetter> {
-        self.dlq.take(id)
+        let letter = self.dlq.take(id);
+        publish_dlq_gauges(&self.dlq);
+        letter
     }
 
     fn stats(&self) -> BusStats {
         let c = &self.counters;
+        let dlq = self.dlq.figures();
         let delivered = self
             .cells
             .get()
@@ -275,7 +291,9 @@ impl MessageBus for InMemoryBus {
             overloaded: c.overloaded.load(Ordering::Relaxed),
             rejected_unavailable: c.unavailable.load(Ordering::Relaxed),
             dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
-            dlq_len: self.dlq.len(),
+            dlq_len: dlq.letters,
+            dlq_bytes: dlq.bytes,
+            dlq_dropped: dlq.dropped,
             replayed: c.replayed.load(Ordering::Relaxed),
             hook_failures: c.hook_failures.load(Ordering::Relaxed),
         }
@@ -288,4 +306,48 @@ impl MessageBus for InMemoryBus {
     fn count_replay(&self) {
         self.counters.replayed.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Dead-letters `env` (counted, logged, gauges refreshed); the id, or None if it was over the
+/// byte bound on its own.
+fn store(
+    dlq: &DeadLetterQueue,
+    counters: &Counters,
+    env: Envelope,
+    reason: DeadLetterReason,
+    message: String,
+) -> Option<String> {
+    counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    if reason == DeadLetterReason::TtlExpired {
+        counters.expired.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        message_id = %env.message_id,
+        session_id = %env.session_id,
+        reason = reason.as_str(),
+        %message,
+        "dead-lettered"
+    );
+    let message_id = env.message_id;
+    let pushed = dlq.push(env, reason, message);
+    if pushed.id.is_none() {
+        tracing::warn!(%message_id, "dead letter over the queue's byte bound on its own: not kept");
+    } else if pushed.dropped > 0 {
+        tracing::warn!(
+            dropped = pushed.dropped,
+            "dead-letter queue full (letters or bytes): dropped its oldest letters"
+        );
+    }
+    if pushed.dropped > 0 {
+        metrics::counter!("woodwork_dlq_dropped_total").increment(pushed.dropped);
+    }
+    publish_dlq_gauges(dlq);
+    pushed.id
+}
+
+/// `woodwork_dlq_letters` and `woodwork_dlq_bytes`, so the queue's memory is on the dashboard.
+fn publish_dlq_gauges(dlq: &DeadLetterQueue) {
+    let f = dlq.figures();
+    metrics::gauge!("woodwork_dlq_letters").set(f.letters as f64);
+    metrics::gauge!("woodwork_dlq_bytes").set(f.bytes as f64);
 }

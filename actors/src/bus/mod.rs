@@ -5,16 +5,19 @@
 
 pub mod dlq;
 pub mod memory;
+pub mod retry;
 pub mod slots;
 
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::types::{BusStats, DeadLetter};
+use crate::types::BusStats;
 use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+pub use dlq::{DeadLetter, DeadLetterPage, DeadLetterReason, DlqLimits};
 pub use memory::InMemoryBus;
+pub use retry::backoff;
 
 /// A resolved destination (a component queue). Resolved once at start, so a hop never hashes a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,7 +50,8 @@ pub trait MessageBus: Send + Sync + 'static {
         env: Envelope,
     ) -> BoxFuture<'static, Result<(), (RuntimeError, Envelope)>>;
 
-    /// Re-sends after `delay` (retry with backoff); failures go to the dead-letter queue.
+    /// Re-sends after `delay` (retry with backoff); a message that then finds no mailbox space
+    /// goes to the dead-letter queue (`mailbox_full`) and its caller gets `Overloaded`.
     fn send_later(&self, to: Address, env: Envelope, delay: Duration);
 
     /// Publish an event to subscribers of its type (and of every type). Never blocks.
@@ -60,11 +64,26 @@ pub trait MessageBus: Send + Sync + 'static {
     /// subscriber that falls behind loses events (counted) rather than slowing the pipeline.
     fn subscribe(&self, topic: Option<EventType>, capacity: usize) -> mpsc::Receiver<Envelope>;
 
-    /// Puts a message in the dead-letter queue; returns its dead-letter id.
-    fn dead_letter(&self, env: Envelope, reason: String) -> String;
+    /// Puts a message in the dead-letter queue, `message` saying what happened in words; returns
+    /// its dead-letter id, or None when the letter alone is over the queue's byte bound (counted
+    /// as dropped: the queue never grows past its bounds).
+    fn dead_letter(
+        &self,
+        env: Envelope,
+        reason: DeadLetterReason,
+        message: String,
+    ) -> Option<String>;
 
-    /// The dead-letter queue, oldest first.
+    /// Every dead letter, oldest first. Copies the whole queue: for tools and tests; HTTP pages
+    /// with [`MessageBus::dead_letter_page`].
     fn dead_letters(&self) -> Vec<DeadLetter>;
+
+    /// At most `limit` letters after sequence number `after` (from the start when None), oldest
+    /// first, with the total and the cursor of the next page.
+    fn dead_letter_page(&self, after: Option<u64>, limit: usize) -> DeadLetterPage;
+
+    /// One dead letter by id, left in the queue.
+    fn dead_letter_by_id(&self, id: &str) -> Option<DeadLetter>;
 
     /// Takes one dead letter out for replay.
     fn take_dead_letter(&self, id: &str) -> Option<DeadLetter>;
@@ -77,12 +96,4 @@ pub trait MessageBus: Send + Sync + 'static {
 
     /// Counts a replayed dead letter.
     fn count_replay(&self);
-}
-
-/// Exponential backoff with ±20 % jitter: `base * 2^attempt`, capped at `max`.
-pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.min(20));
-    let capped = exp.min(max);
-    let jitter = 0.8 + rand::random::<f64>() * 0.4;
-    capped.mul_f64(jitter).min(max)
 }

@@ -9,8 +9,9 @@ use super::cell::ComponentCell;
 use super::events::fire_hooks;
 use super::work::{Failure, Produced, Work};
 use crate::breaker::Transition;
+use crate::bus::retry::RetryPolicy;
 use crate::bus::slots::Slot;
-use crate::bus::{backoff, Address, MessageBus};
+use crate::bus::{Address, DeadLetterReason, MessageBus};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::hooks::{PipeContext, PipeOutcome};
@@ -25,6 +26,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+/// Longest wait before a redelivery (a longer `Retry-After` ends the retries instead).
+const MAX_REDELIVERY_WAIT: Duration = Duration::from_secs(30);
 
 /// A message for the component (holds its mailbox slot until handled).
 pub struct Deliver {
@@ -204,7 +208,7 @@ impl ComponentActor {
     /// Ends a piece of work: route the result on, or retry / dead-letter / report the failure.
     fn finish(
         &mut self,
-        mut env: Envelope,
+        env: Envelope,
         result: Result<Produced, Failure>,
         started: Option<Instant>,
     ) {
@@ -230,65 +234,123 @@ impl ComponentActor {
                 self.services.router.forward(&self.cell, &env, produced);
             }
             Err(Failure::Cancelled) => {}
-            Err(f) => {
-                self.cell.count_failed();
-                self.cell.record_failure(&f.to_string());
-                if f.trips_breaker() {
-                    if let Some(t) = self.cell.breaker.on_failure() {
-                        breaker_changed(&*self.services.bus, &self.cell, t);
-                    }
-                }
-                let caller_gone = env.reply.as_ref().is_some_and(|r| r.is_closed());
-                if f.retryable() && !caller_gone && env.retry_count < env.max_retries {
-                    let spec = &self.cell.spec.supervision;
-                    let mut delay = backoff(spec.backoff_min, spec.backoff_max, env.retry_count);
-                    // The provider's Retry-After wins over our own backoff.
-                    if let Failure::Model(ModelError {
-                        retry_after: Some(after),
-                        ..
-                    }) = &f
-                    {
-                        delay = delay.max(*after);
-                    }
-                    env.retry_count += 1;
-                    tracing::debug!(
-                        component = &*self.cell.name,
-                        retry = env.retry_count,
-                        ?delay,
-                        "retrying after a transient failure"
-                    );
-                    self.services
-                        .bus
-                        .send_later(Address(self.cell.index), env, delay);
-                } else if f.retryable() && !caller_gone {
-                    let reply = env.reply.clone();
-                    let reason = format!(
-                        "retries exhausted after {} attempts: {f}",
-                        env.retry_count + 1
-                    );
-                    let id = self.services.bus.dead_letter(env, reason.clone());
-                    if let Some(r) = reply {
-                        r.fail(self.component_error(format!("{reason} (dead letter {id})")));
-                    }
-                } else if let Some(r) = &env.reply {
-                    match &f {
-                        Failure::Model(e) if e.retry_after.is_some() => {
-                            r.fail(RuntimeError::Unavailable {
-                                component: self.cell.name.to_string(),
-                                retry_after: e.retry_after.unwrap_or_default(),
-                            })
-                        }
-                        Failure::Unavailable {
-                            component,
-                            retry_after,
-                        } => r.fail(RuntimeError::Unavailable {
-                            component: component.clone(),
-                            retry_after: *retry_after,
-                        }),
-                        _ => r.fail(self.component_error(f.to_string())),
-                    }
-                }
+            Err(f) => self.failed(env, f),
+        }
+    }
+
+    /// A piece of work failed: redeliver it within the request's one retry budget, or — failed
+    /// for good — count it once on the breaker and dead-letter it (a retryable failure out of
+    /// budget) or answer the caller with it. An attempt that is redelivered is not yet a failed
+    /// request, so it does not count on the breaker.
+    fn failed(&mut self, mut env: Envelope, f: Failure) {
+        self.cell.count_failed();
+        self.cell.record_failure(&f.to_string());
+        let caller_gone = env.reply.as_ref().is_some_and(|r| r.is_closed());
+        if !caller_gone {
+            if let Some(delay) = self.redelivery(&env, &f) {
+                env.retry_count += 1;
+                tracing::debug!(
+                    component = &*self.cell.name,
+                    retry = env.retry_count,
+                    ?delay,
+                    "retrying after a transient failure"
+                );
+                self.services
+                    .bus
+                    .send_later(Address(self.cell.index), env, delay);
+                return;
             }
+        }
+        if f.trips_breaker() {
+            if let Some(t) = self.cell.breaker.on_failure() {
+                breaker_changed(&*self.services.bus, &self.cell, t);
+            }
+        }
+        let Some(reply) = env.reply.clone().filter(|_| !caller_gone) else {
+            return; // nobody to answer (the caller was told it went away)
+        };
+        let unavailable = |component: &str, retry_after| RuntimeError::Unavailable {
+            component: component.to_string(),
+            retry_after,
+        };
+        if f.retryable() {
+            let attempts = env.retry_count
+                + match &f {
+                    Failure::Model(e) => e.attempts.max(1),
+                    _ => 1,
+                };
+            env.retry_count = attempts - 1;
+            let message = format!("retries exhausted after {attempts} attempts: {f}");
+            let kept = self.services.bus.dead_letter(
+                env,
+                DeadLetterReason::RetriesExhausted,
+                message.clone(),
+            );
+            match &f {
+                // The provider said when to come back: the caller hears it (503 + Retry-After).
+                Failure::Model(ModelError {
+                    retry_after: Some(after),
+                    ..
+                }) => reply.fail(unavailable(&self.cell.name, *after)),
+                _ => reply.fail(self.component_error(match kept {
+                    Some(id) => format!("{message} (dead letter {id})"),
+                    None => format!("{message} (too large for the dead-letter queue)"),
+                })),
+            }
+            return;
+        }
+        match &f {
+            Failure::Model(e) if e.retry_after.is_some() => reply.fail(unavailable(
+                &self.cell.name,
+                e.retry_after.unwrap_or_default(),
+            )),
+            Failure::Unavailable {
+                component,
+                retry_after,
+            } => reply.fail(unavailable(component, *retry_after)),
+            _ => reply.fail(self.component_error(f.to_string())),
+        }
+    }
+
+    /// The wait before redelivering `env` after `f`, or None when it must not be redelivered: the
+    /// failure is permanent, the model client already spent the request's retry budget on it,
+    /// the work was a model call that timed out (its client retried inside it), or the envelope's
+    /// own budget is used up.
+    fn redelivery(&self, env: &Envelope, f: &Failure) -> Option<Duration> {
+        if f.budget_spent() || (matches!(f, Failure::Timeout) && self.calls_a_model()) {
+            return None;
+        }
+        let spec = &self.cell.spec.supervision;
+        RetryPolicy {
+            max_retries: env.max_retries,
+            base: spec.backoff_min,
+            max_backoff: spec.backoff_max,
+            max_wait: MAX_REDELIVERY_WAIT,
+        }
+        .wait_before(env.retry_count, f)
+    }
+
+    /// An llm or an agent: its work is model calls, which the model client retries itself.
+    fn calls_a_model(&self) -> bool {
+        self.cell.model.is_some() || self.cell.spec.kind == woodwork_parser::Kind::Agent
+    }
+
+    /// A message that outlived its TTL goes to the dead-letter queue; its caller gets 504.
+    fn expire(&self, env: Envelope) {
+        let reply = env.reply.clone();
+        let id = self.services.bus.dead_letter(
+            env,
+            DeadLetterReason::TtlExpired,
+            format!("ttl expired before `{}` handled it", self.cell.name),
+        );
+        if let Some(r) = reply {
+            let letter = id.map_or_else(
+                || "too large for the dead-letter queue".to_string(),
+                |id| format!("dead letter {id}"),
+            );
+            r.fail(RuntimeError::DeadlineExceeded {
+                component: format!("{} ({letter})", self.cell.name),
+            });
         }
     }
 
@@ -541,16 +603,7 @@ impl Handler<Deliver> for ComponentActor {
             return;
         }
         if env.expired_at(now_unix()) {
-            let reply = env.reply.clone();
-            let id = self.services.bus.dead_letter(
-                env,
-                format!("ttl expired before `{}` handled it", self.cell.name),
-            );
-            if let Some(r) = reply {
-                r.fail(RuntimeError::DeadlineExceeded {
-                    component: format!("{} (dead letter {id})", self.cell.name),
-                });
-            }
+            self.expire(env);
             return;
         }
         if env.reply.as_ref().is_some_and(|r| r.is_closed()) {

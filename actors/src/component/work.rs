@@ -1,8 +1,9 @@
 //! What one piece of component work is: done at once (pass-through components, no future spawned)
 //! or a future the actor spawns (model calls, tools), and how it can fail.
 
+use crate::bus::retry::Retryable;
 use crate::envelope::EventType;
-use crate::llm::ModelError;
+use crate::llm::{ModelError, ModelErrorKind};
 use futures_util::future::LocalBoxFuture;
 use std::fmt;
 use std::sync::Arc;
@@ -64,12 +65,39 @@ impl Failure {
         }
     }
 
-    /// Counts against the circuit breaker (the caller going away does not).
+    /// Counts against the circuit breaker. The caller going away does not, nor does a
+    /// configuration error (a provider 404/405): the breaker is for a dependency that is unwell
+    /// and may recover, and an open breaker would turn "check `base_url`" into "retry later".
     pub fn trips_breaker(&self) -> bool {
-        !matches!(
-            self,
-            Failure::Cancelled | Failure::Error(_) | Failure::Unavailable { .. }
-        )
+        match self {
+            Failure::Model(e) => model_error_trips_breaker(e),
+            Failure::Timeout => true,
+            Failure::Cancelled | Failure::Error(_) | Failure::Unavailable { .. } => false,
+        }
+    }
+
+    /// The model client already spent this request's retry budget on it (it retried, or chose
+    /// not to): redelivering the message would multiply the provider calls.
+    pub fn budget_spent(&self) -> bool {
+        matches!(self, Failure::Model(e) if e.attempts > 0)
+    }
+}
+
+/// Whether a failed model call counts against the model's breaker (see [`Failure::trips_breaker`]).
+pub fn model_error_trips_breaker(e: &ModelError) -> bool {
+    !matches!(e.kind, ModelErrorKind::Cancelled | ModelErrorKind::Config)
+}
+
+impl Retryable for Failure {
+    fn retryable(&self) -> bool {
+        Failure::retryable(self)
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Failure::Model(e) => e.retry_after,
+            _ => None,
+        }
     }
 }
 

@@ -10,12 +10,15 @@ use std::time::{Duration, SystemTime};
 /// Longest provider message kept in an error, in characters.
 const MAX_MESSAGE_CHARS: usize = 500;
 
-/// Builds the error for a non-success HTTP answer.
+/// Builds the error for a non-success HTTP answer from `url`. A 404/405 means nothing speaks this
+/// API there (most often a `base_url` missing its `/v1`): a configuration error whose message
+/// names the URL (without credentials or query) and what was expected there.
 pub fn from_status(
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
     secret: Option<&str>,
+    url: &str,
 ) -> ModelError {
     let json: Option<Json> = serde_json::from_slice(body).ok();
     let detail = json
@@ -32,6 +35,7 @@ pub fn from_status(
         500..=599 => ModelErrorKind::Server,
         408 => ModelErrorKind::Timeout,
         401 | 403 => ModelErrorKind::Auth,
+        404 | 405 => ModelErrorKind::Config,
         _ if detail.is_context_length() => ModelErrorKind::ContextLength,
         _ => ModelErrorKind::BadRequest,
     };
@@ -40,13 +44,52 @@ pub fn from_status(
     } else {
         detail.message.clone()
     };
-    let mut err = ModelError::new(
-        kind,
-        format!("HTTP {status} from the provider: {}", scrub(&text, secret)),
-    );
+    let text = scrub(&text, secret);
+    let message = if kind == ModelErrorKind::Config {
+        let called = scrub(&shown_url(url), secret);
+        let check = if detail.is_about_the_model() {
+            "check `base_url` and `model`"
+        } else {
+            "check `base_url`"
+        };
+        format!(
+            "HTTP {status} from {called}: {text}; expected {}; {check}",
+            expected_api(&called)
+        )
+    } else {
+        format!("HTTP {status} from the provider: {text}")
+    };
+    let mut err = ModelError::new(kind, message);
     err.status = Some(status);
     err.retry_after = retry_after(headers);
     err
+}
+
+/// `url` as it may be shown: no user, password, query or fragment (keys hide there).
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "the provider's URL (unparsable)".to_owned(),
+    }
+}
+
+/// What should have answered at `url`, from the path each provider calls.
+fn expected_api(url: &str) -> String {
+    if url.ends_with("/chat/completions") {
+        "an OpenAI-compatible /chat/completions endpoint".to_owned()
+    } else if url.ends_with("/api/chat") {
+        "an Ollama /api/chat endpoint".to_owned()
+    } else if url.ends_with("/messages") {
+        "an Anthropic /v1/messages endpoint".to_owned()
+    } else {
+        "a model API at this URL".to_owned()
+    }
 }
 
 /// The error for a stream that stopped before the provider's end marker (`marker`, as the
@@ -181,6 +224,12 @@ impl ProviderError {
         }
     }
 
+    /// The provider says the model is what it cannot find (a wrong `model`, not only a wrong URL).
+    fn is_about_the_model(&self) -> bool {
+        self.code.as_deref() == Some("model_not_found")
+            || self.message.to_ascii_lowercase().contains("model")
+    }
+
     fn is_overloaded(&self) -> bool {
         self.kind.as_deref() == Some("overloaded_error")
     }
@@ -213,6 +262,7 @@ mod tests {
             &HeaderMap::new(),
             body.as_bytes(),
             Some("sk-secret-key"),
+            "http://127.0.0.1:9/v1/chat/completions",
         )
     }
 
@@ -225,14 +275,47 @@ mod tests {
         assert_eq!(classify(503, overloaded).kind, ModelErrorKind::Overloaded);
         assert_eq!(classify(502, "bad gateway").kind, ModelErrorKind::Server);
         assert_eq!(classify(403, "").kind, ModelErrorKind::Auth);
+        assert_eq!(classify(422, "{}").kind, ModelErrorKind::BadRequest);
         assert_eq!(
             classify(404, r#"{"error":"model 'x' not found"}"#).kind,
-            ModelErrorKind::BadRequest
+            ModelErrorKind::Config
         );
+        assert_eq!(classify(405, "").kind, ModelErrorKind::Config);
         let ctx = r#"{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
         assert_eq!(classify(400, ctx).kind, ModelErrorKind::ContextLength);
         let long = r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#;
         assert_eq!(classify(400, long).kind, ModelErrorKind::ContextLength);
+    }
+
+    #[test]
+    fn a_404_names_the_url_without_credentials_and_what_was_expected() {
+        let e = from_status(
+            404,
+            &HeaderMap::new(),
+            b"404 page not found",
+            Some("sk-secret-key"),
+            "http://bob:sk-secret-key@127.0.0.1:9/chat/completions?api-version=2&key=k1",
+        );
+        assert_eq!(e.kind, ModelErrorKind::Config);
+        assert!(!e.retryable());
+        assert_eq!(
+            e.message,
+            "HTTP 404 from http://127.0.0.1:9/chat/completions: 404 page not found; \
+             expected an OpenAI-compatible /chat/completions endpoint; check `base_url`"
+        );
+        let e = from_status(
+            404,
+            &HeaderMap::new(),
+            br#"{"error":"model \"llama3.2\" not found, try pulling it first"}"#,
+            None,
+            "http://127.0.0.1:11434/api/chat",
+        );
+        assert!(
+            e.message
+                .ends_with("expected an Ollama /api/chat endpoint; check `base_url` and `model`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

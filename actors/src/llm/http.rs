@@ -183,7 +183,7 @@ impl HttpClient {
         let url = format!("{}{}", self.settings.base_url, path);
         let response = self
             .client
-            .post(url)
+            .post(&url)
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone())
@@ -218,6 +218,7 @@ impl HttpClient {
             &headers,
             &body,
             self.secret.as_ref().map(Secret::expose),
+            &url,
         ))
     }
 

@@ -121,8 +121,11 @@ pub enum ModelErrorKind {
     Connection,
     /// 401 / 403.
     Auth,
-    /// 400 / 404 / 422 other than context length.
+    /// 400 / 422 other than context length.
     BadRequest,
+    /// 404 / 405: nothing answers this API at the URL called (a wrong `base_url` or `model`).
+    /// Retrying cannot help and the provider is not unhealthy, so it never trips a breaker.
+    Config,
     /// The prompt is too long for the model.
     ContextLength,
     /// The provider answered something this client cannot read.
@@ -153,6 +156,7 @@ impl ModelErrorKind {
             ModelErrorKind::Connection => "connection",
             ModelErrorKind::Auth => "auth",
             ModelErrorKind::BadRequest => "bad_request",
+            ModelErrorKind::Config => "config",
             ModelErrorKind::ContextLength => "context_length",
             ModelErrorKind::Protocol => "protocol",
             ModelErrorKind::Cancelled => "cancelled",
@@ -171,6 +175,10 @@ pub struct ModelError {
     pub retry_after: Option<Duration>,
     /// True once any chunk was streamed to the caller: such a call is never retried.
     pub after_first_token: bool,
+    /// Provider calls made before giving up (set by the retry layer; 0 when none ran, as for the
+    /// mock). Nonzero means the request's retry budget was spent here: the bus does not retry it.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 impl ModelError {
@@ -181,6 +189,7 @@ impl ModelError {
             status: None,
             retry_after: None,
             after_first_token: false,
+            attempts: 0,
         }
     }
 

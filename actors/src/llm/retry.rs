@@ -1,54 +1,23 @@
-//! Retries of one model call: exponential backoff with jitter for retryable failures, honouring the
-//! provider's `Retry-After`, within the call's deadline, and never once a token was streamed.
+//! Retries of one model call, with the runtime's one retry policy ([`crate::bus::retry`]):
+//! backoff with jitter for retryable failures, honouring the provider's `Retry-After`, within the
+//! call's deadline, and never once a token was streamed. The error it gives up with says how many
+//! calls were made, so the bus knows this request's retry budget is spent.
 
 use super::sink::ChunkSink;
 use super::{ModelError, ModelErrorKind};
-use rand::Rng;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How a provider retries; `max_retries` comes from the component's `max_retries` prop.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 = try once).
-    pub max_retries: u32,
-    /// Backoff before the first retry; doubled for each further one.
-    pub base: Duration,
-    /// Ceiling of the exponential backoff.
-    pub max_backoff: Duration,
-    /// Longest wait this client accepts; a longer `Retry-After` ends the call with that error so the
-    /// breaker can report it.
-    pub max_wait: Duration,
-}
+pub use crate::bus::retry::{RetryPolicy, Retryable};
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 2,
-            base: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            max_wait: Duration::from_secs(30),
-        }
+impl Retryable for ModelError {
+    fn retryable(&self) -> bool {
+        ModelError::retryable(self)
     }
-}
 
-impl RetryPolicy {
-    /// The wait before retry number `retry` (0-based) after `err`, or None to give up.
-    pub fn wait_before(&self, retry: u32, err: &ModelError) -> Option<Duration> {
-        if retry >= self.max_retries || !err.retryable() {
-            return None;
-        }
-        let exp = self
-            .base
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.max_backoff);
-        // "Equal jitter": half fixed, half random, so retries of many callers spread out.
-        let half = exp / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis() as u64);
-        let backoff = half + Duration::from_millis(jitter);
-        let wait = backoff.max(err.retry_after.unwrap_or(Duration::ZERO));
-        (wait <= self.max_wait).then_some(wait)
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 }
 
@@ -83,6 +52,7 @@ where
             Err(e) => e,
         };
         err.after_first_token |= sink.sent();
+        err.attempts = retry + 1;
         let Some(wait) = policy.wait_before(retry, &err) else {
             return Err(err);
         };
@@ -110,20 +80,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gives_up_on_permanent_streamed_or_too_long_waits() {
+    fn model_errors_retry_per_their_kind_and_never_after_a_token() {
         let p = RetryPolicy::default();
         let mut e = ModelError::new(ModelErrorKind::Server, "x");
         assert!(p.wait_before(0, &e).is_some());
         assert!(p.wait_before(2, &e).is_none());
         e.retry_after = Some(Duration::from_secs(5));
         assert!(p.wait_before(0, &e).unwrap() >= Duration::from_secs(5));
-        e.retry_after = Some(Duration::from_secs(31));
-        assert!(p.wait_before(0, &e).is_none());
         e.retry_after = None;
         e.after_first_token = true;
         assert!(p.wait_before(0, &e).is_none());
-        assert!(p
-            .wait_before(0, &ModelError::new(ModelErrorKind::Auth, "x"))
-            .is_none());
+        for kind in [ModelErrorKind::Auth, ModelErrorKind::Config] {
+            assert!(p.wait_before(0, &ModelError::new(kind, "x")).is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_error_given_up_with_counts_the_calls() {
+        let sink = ChunkSink::new(None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let policy = RetryPolicy {
+            base: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            ..RetryPolicy::default()
+        };
+        let mut calls = 0;
+        let err = run::<(), _, _>(&policy, deadline, &sink, "t", |_| {
+            calls += 1;
+            async { Err(ModelError::new(ModelErrorKind::Server, "down")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((calls, err.attempts), (3, 3));
+        let err = run::<(), _, _>(&policy, deadline, &sink, "t", |_| async {
+            Err(ModelError::new(ModelErrorKind::Config, "404"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.attempts, 1);
     }
 }

@@ -188,6 +188,18 @@ async fn the_dead_letter_queue_keeps_its_byte_bound_and_pages_every_letter_once(
     let kept = bus["dlq_len"].as_u64().unwrap();
     assert!(kept >= 1 && kept < inputs, "{bus}");
     assert_eq!(bus["dlq_dropped"].as_u64().unwrap(), inputs - kept, "{bus}");
+    // The same figures on /metrics.
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    for line in [
+        format!("woodwork_dlq_dropped_total {}", inputs - kept),
+        format!("woodwork_dlq_letters {kept}"),
+        format!("woodwork_dlq_bytes {held}"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in\n{metrics}"
+        );
+    }
 
     // Page through with limit 3, following the `next` link until there is none.
     let mut seen = Vec::new();

@@ -266,14 +266,16 @@ impl ComponentActor {
                 breaker_changed(&*self.services.bus, &self.cell, t);
             }
         }
-        let Some(reply) = env.reply.clone().filter(|_| !caller_gone) else {
-            return; // nobody to answer (the caller was told it went away)
-        };
+        if caller_gone {
+            return; // the caller was told it went away; nothing to keep or answer
+        }
+        let reply = env.reply.clone();
         let unavailable = |component: &str, retry_after| RuntimeError::Unavailable {
             component: component.to_string(),
             retry_after,
         };
         if f.retryable() {
+            // Out of budget: kept for replay, whether or not anyone waits for the answer.
             let attempts = env.retry_count
                 + match &f {
                     Failure::Model(e) => e.attempts.max(1),
@@ -286,6 +288,7 @@ impl ComponentActor {
                 DeadLetterReason::RetriesExhausted,
                 message.clone(),
             );
+            let Some(reply) = reply else { return };
             match &f {
                 // The provider said when to come back: the caller hears it (503 + Retry-After).
                 Failure::Model(ModelError {
@@ -299,6 +302,7 @@ impl ComponentActor {
             }
             return;
         }
+        let Some(reply) = reply else { return };
         match &f {
             Failure::Model(e) if e.retry_after.is_some() => reply.fail(unavailable(
                 &self.cell.name,

@@ -161,11 +161,17 @@ impl Turn {
 
     /// Cancels the turn: its model calls stop at their next await.
     pub fn cancel(&self) {
+        self.cancel_with(RuntimeError::Invalid(
+            "request cancelled by the caller".into(),
+        ));
+    }
+
+    /// Cancels the turn and answers its caller with `err` (when the turn was stopped by someone
+    /// else than its caller, e.g. its session was ended, the caller is still listening).
+    pub fn cancel_with(&self, err: RuntimeError) {
         self.cancelled.store(true, Ordering::Release);
         self.cancel.notify_waiters();
-        self.finish(Err(RuntimeError::Invalid(
-            "request cancelled by the caller".into(),
-        )));
+        self.finish(Err(err));
     }
 
     pub fn is_cancelled(&self) -> bool {

@@ -39,6 +39,10 @@ pub struct RuntimeOptions {
     pub max_sessions: usize,
     /// Turns that may wait per busy session (`enqueue`).
     pub session_queue_limit: usize,
+    /// Bytes of conversation memory all sessions keep together: past it the least recently
+    /// active idle sessions holding memory are evicted, so sessions x window cannot grow without
+    /// bound.
+    pub session_memory_budget: usize,
     /// Most dead letters kept.
     pub dlq_capacity: usize,
     /// Most bytes of dead letters kept (payloads and messages): large payloads reach memory
@@ -58,6 +62,7 @@ impl Default for RuntimeOptions {
             session_ttl: Duration::from_secs(3600),
             max_sessions: 100_000,
             session_queue_limit: 64,
+            session_memory_budget: crate::session::DEFAULT_MEMORY_BUDGET,
             dlq_capacity: 10_000,
             dlq_max_bytes: 64 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(5),
@@ -239,11 +244,16 @@ impl Runtime {
         ));
         memory_bus.attach(cells.clone());
         let bus: Arc<dyn MessageBus> = memory_bus;
-        let sessions = SessionTable::new(
+        let sessions = SessionTable::with_memory_budget(
             opts.session_ttl,
             opts.max_sessions,
             opts.session_queue_limit,
+            opts.session_memory_budget,
         );
+        let ended_bus = bus.clone();
+        sessions.set_on_ended(Box::new(move |id| {
+            session_event(&ended_bus, EventType::SessionEnded, id)
+        }));
         let services = Arc::new(Services {
             router: Router::new(bus.clone(), cells.clone()),
             bus: bus.clone(),
@@ -259,12 +269,7 @@ impl Runtime {
         }
         let root = RootSupervisor::new(cells.clone()).start();
         let _ = services.root.set(root.clone());
-        let ended_bus = bus.clone();
-        let session_manager = SessionManager {
-            table: sessions,
-            on_ended: Box::new(move |id| session_event(&ended_bus, EventType::SessionEnded, id)),
-        }
-        .start();
+        let session_manager = SessionManager { table: sessions }.start();
         let router_actor = RouterActor {
             services: services.clone(),
         }
@@ -409,6 +414,16 @@ impl Runtime {
         }
         let (turn, done) = Turn::new(session.id().clone(), Arc::new(req.inputs), events);
         let _cancel = CancelOnDrop(turn.clone());
+        // Registered so that ending the session (DELETE) cancels this turn.
+        if !services.sessions.attach(session.id(), &turn, &cell.name) {
+            return Err(RuntimeError::ComponentFailed {
+                component: cell.name.to_string(),
+                message: format!(
+                    "session `{}` was ended before this turn started",
+                    session.id()
+                ),
+            });
+        }
         let mut env = Envelope::new(
             session.id().clone(),
             EventType::InputReceived,
@@ -493,7 +508,8 @@ impl Runtime {
         self.services().sessions.history(id)
     }
 
-    /// Ends a session (its memory is dropped). True if it existed.
+    /// Ends a session: a turn running in it is cancelled (its caller gets an error), its memory
+    /// is dropped, and a later input with the same id starts a new session. True if it existed.
     pub async fn end_session(&self, id: &str) -> bool {
         let existed = self.services().sessions.remove(id);
         if existed {
@@ -506,6 +522,11 @@ impl Runtime {
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.services().sessions.len()
+    }
+
+    /// Conversation bytes all sessions keep (bounded by `session_memory_budget`).
+    pub fn session_memory_bytes(&self) -> usize {
+        self.services().sessions.memory_bytes()
     }
 
     /// Evicts idle sessions now (the session manager also does it on its own schedule).

@@ -1,46 +1,113 @@
 //! Sessions (DESIGN.md §4): created or resumed by id, one turn at a time per session (single
 //! writer), a bounded queue of waiting turns (`enqueue`) or an immediate `SessionBusy` (`reject`),
-//! bounded per-session conversation memory, idle eviction after a TTL. The table is a sharded map
-//! read directly by the turn path and the status API; the [`SessionManager`] actor evicts.
+//! bounded per-session conversation memory, idle eviction after a TTL.
+//!
+//! The table is bounded twice: in sessions (`max_sessions`: a new session evicts the least
+//! recently active idle one, sessions with nothing to lose and one-shot sessions before
+//! conversations; `Overloaded` only when every session is busy) and in conversation bytes in
+//! total (`memory_budget`: past it, the least recently active idle sessions holding memory are
+//! evicted). All of it sits behind one short lock with O(1) work per admission and eviction (see
+//! [`slots`]), so admissions never race each other into a spurious `Overloaded`.
+//!
+//! Ending a session ([`SessionTable::remove`]) cancels its running turn, and the turn's late
+//! writes (memory, a paused agent) are fenced off: they name the ended incarnation, not a new
+//! session that reuses the id.
+
+mod entry;
+mod id;
+mod manager;
+mod slots;
+
+pub use id::MAX_SESSION_ID;
+pub use manager::{EvictIdle, SessionManager};
 
 use crate::envelope::now_unix;
 use crate::error::RuntimeError;
 use crate::llm::ChatMessage;
 use crate::memory::{MemoryLimits, MemoryWindow};
+use crate::reply::Turn;
 use crate::types::SessionInfo;
-use dashmap::DashMap;
-use std::collections::VecDeque;
+use entry::{Running, Session};
+use parking_lot::Mutex;
+use slots::{Class, Slots};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use woodwork_parser::SessionPolicy;
 
-/// Longest session id accepted.
-pub const MAX_SESSION_ID: usize = 128;
+/// Default bound on all sessions' conversation memory together (text bytes).
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
-struct Session {
-    created_at: f64,
-    last_active: f64,
-    turns: u64,
-    busy: bool,
-    waiters: VecDeque<oneshot::Sender<SessionTurn>>,
-    /// Conversation windows, one per memory component used in this session (usually one).
-    memories: Vec<(Arc<str>, MemoryWindow)>,
-    /// Agents waiting for the user's answer to `ask_user` (resumed by the session's next input).
-    paused: Vec<(Arc<str>, crate::component::agent::Paused)>,
+/// What announces a session that ended without a request asking (evicted or expired).
+pub type OnEnded = Box<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Default)]
+struct Table {
+    index: HashMap<Arc<str>, u32>,
+    slots: Slots<Session>,
+    /// Sum of every session's `memory_bytes`.
+    memory_bytes: usize,
+}
+
+impl Table {
+    fn slot(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// The slot of this incarnation (`key` is the `Arc` the session was created with).
+    fn slot_of(&self, key: &Arc<str>) -> Option<u32> {
+        let slot = self.slot(key)?;
+        let s = self.slots.get(slot)?;
+        Arc::ptr_eq(&s.key, key).then_some(slot)
+    }
+
+    fn take(&mut self, slot: u32) -> Option<Session> {
+        let s = self.slots.remove(slot)?;
+        self.index.remove(&s.key);
+        self.memory_bytes -= s.memory_bytes;
+        Some(s)
+    }
+
+    /// An idle session's state changed after its turn (a late write): it counts as activity and
+    /// may change class.
+    fn touched(&mut self, slot: u32) {
+        if self.slots.list_of(slot).is_none() {
+            return; // busy: it is linked again when its turn ends
+        }
+        if let Some(s) = self.slots.get_mut(slot) {
+            s.last_active = now_unix();
+            let class = s.class();
+            self.slots.push_back(slot, class);
+        }
+    }
+
+    /// The idle session to evict for room: the least recently active one with nothing to lose or
+    /// a one-shot one, else the least recently active conversation.
+    fn victim(&self) -> Option<u32> {
+        let oldest = |class| {
+            self.slots
+                .front(class)
+                .and_then(|i| self.slots.get(i).map(|s| (s.last_active, i)))
+        };
+        match (oldest(Class::Empty), oldest(Class::OneShot)) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a.1 } else { b.1 }),
+            (a, b) => a.or(b).map(|(_, i)| i),
+        }
+        .or_else(|| self.slots.front(Class::Kept))
+    }
 }
 
 /// All sessions.
 pub struct SessionTable {
-    map: DashMap<Arc<str>, Session>,
+    table: Mutex<Table>,
     ttl: Duration,
     max_sessions: usize,
     queue_limit: usize,
+    memory_budget: usize,
     created: AtomicU64,
-    /// Sessions evicted to make room, waiting for the manager to announce `session.ended`
-    /// (at most `max_sessions` ids, since each was a live session).
-    evicted: parking_lot::Mutex<Vec<String>>,
+    on_ended: OnceLock<OnEnded>,
 }
 
 /// Holding the turn of a session; dropping it hands the turn to the next waiter.
@@ -50,6 +117,7 @@ pub struct SessionTurn {
 }
 
 impl SessionTurn {
+    /// The session's id, as the session's own `Arc` (envelopes of the turn carry clones of it).
     pub fn id(&self) -> &Arc<str> {
         &self.id
     }
@@ -69,44 +137,61 @@ pub enum Admission {
     Queued(Arc<str>, oneshot::Receiver<SessionTurn>),
 }
 
-fn new_session_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string()
-}
-
-fn valid_id(id: &str) -> Result<(), RuntimeError> {
-    if id.is_empty() || id.len() > MAX_SESSION_ID {
-        return Err(RuntimeError::Invalid(format!(
-            "session_id must be 1 to {MAX_SESSION_ID} characters"
-        )));
-    }
-    if id.chars().any(|c| c.is_control()) {
-        return Err(RuntimeError::Invalid(
-            "session_id must not contain control characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 impl SessionTable {
+    /// A table with the default conversation-memory budget.
     pub fn new(ttl: Duration, max_sessions: usize, queue_limit: usize) -> Arc<SessionTable> {
+        Self::with_memory_budget(ttl, max_sessions, queue_limit, DEFAULT_MEMORY_BUDGET)
+    }
+
+    /// A table whose sessions keep at most `memory_budget` bytes of conversation in total.
+    pub fn with_memory_budget(
+        ttl: Duration,
+        max_sessions: usize,
+        queue_limit: usize,
+        memory_budget: usize,
+    ) -> Arc<SessionTable> {
         Arc::new(SessionTable {
-            map: DashMap::new(),
+            table: Mutex::new(Table::default()),
             ttl,
-            max_sessions,
+            max_sessions: max_sessions.clamp(1, u32::MAX as usize - 1),
             queue_limit,
+            memory_budget,
             created: AtomicU64::new(0),
-            evicted: parking_lot::Mutex::new(Vec::new()),
+            on_ended: OnceLock::new(),
         })
     }
 
+    /// Where evictions and expiries are announced (`session.ended`); set once, at start.
+    pub fn set_on_ended(&self, f: OnEnded) {
+        let _ = self.on_ended.set(f);
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.lock().slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
+    }
+
+    /// Conversation bytes kept by all sessions together (bounded by the memory budget, plus what
+    /// sessions busy with a turn hold beyond it until their turn ends).
+    pub fn memory_bytes(&self) -> usize {
+        self.table.lock().memory_bytes
+    }
+
+    fn announce(&self, ended: Vec<Session>) {
+        if let Some(f) = self.on_ended.get() {
+            for s in &ended {
+                f(&s.key);
+            }
+        }
+        // Their memory and waiters are freed here, outside the lock.
+        drop(ended);
     }
 
     /// Starts a turn in session `id` (a new session when `None` or unknown). Returns whether the
@@ -116,103 +201,157 @@ impl SessionTable {
         id: Option<&str>,
         policy: SessionPolicy,
     ) -> Result<(Admission, bool), RuntimeError> {
-        let id: Arc<str> = match id {
+        let owned;
+        let (id, anonymous) = match id {
             Some(id) => {
-                valid_id(id)?;
-                Arc::from(id)
+                id::check(id)?;
+                (id, false)
             }
-            None => Arc::from(new_session_id()),
+            None => {
+                owned = id::new_session_id();
+                (owned.as_str(), true)
+            }
         };
         let now = now_unix();
-        if !self.map.contains_key(&id)
-            && self.map.len() >= self.max_sessions
-            && self.evict_least_recent() == 0
-        {
-            // Every session is busy: a real overload, not a full table of idle ones.
-            return Err(RuntimeError::Overloaded {
-                retry_after: Duration::from_secs(1),
-            });
-        }
-        let mut created = false;
-        let mut entry = self.map.entry(id.clone()).or_insert_with(|| {
-            created = true;
-            Session {
-                created_at: now,
-                last_active: now,
-                turns: 0,
-                busy: false,
-                waiters: VecDeque::new(),
-                memories: Vec::new(),
-                paused: Vec::new(),
-            }
-        });
-        if created {
-            self.created.fetch_add(1, Ordering::Relaxed);
-        }
-        let s = entry.value_mut();
-        s.last_active = now;
-        if !s.busy {
-            s.busy = true;
-            s.turns += 1;
-            drop(entry);
-            return Ok((
-                Admission::Now(SessionTurn {
-                    table: Some(self.clone()),
-                    id,
-                }),
-                created,
-            ));
-        }
-        match policy {
-            SessionPolicy::Reject => Err(RuntimeError::SessionBusy {
-                session_id: id.to_string(),
-            }),
-            SessionPolicy::Enqueue => {
-                s.waiters.retain(|w| !w.is_closed());
-                if s.waiters.len() >= self.queue_limit {
-                    return Err(RuntimeError::SessionBusy {
-                        session_id: id.to_string(),
-                    });
+        let mut t = self.table.lock();
+        if let Some(slot) = t.slot(id) {
+            t.slots.unlink(slot);
+            if let Some(s) = t.slots.get_mut(slot) {
+                s.last_active = now;
+                if !s.busy {
+                    s.busy = true;
+                    s.turns += 1;
+                    let key = s.key.clone();
+                    drop(t);
+                    return Ok((Admission::Now(self.turn(key)), false));
                 }
-                let (tx, rx) = oneshot::channel();
-                s.waiters.push_back(tx);
-                Ok((Admission::Queued(id, rx), created))
+                return match policy {
+                    SessionPolicy::Reject => Err(RuntimeError::SessionBusy {
+                        session_id: id.to_string(),
+                    }),
+                    SessionPolicy::Enqueue => {
+                        s.waiters.retain(|w| !w.is_closed());
+                        if s.waiters.len() >= self.queue_limit {
+                            return Err(RuntimeError::SessionBusy {
+                                session_id: id.to_string(),
+                            });
+                        }
+                        let (tx, rx) = oneshot::channel();
+                        s.waiters.push_back(tx);
+                        Ok((Admission::Queued(s.key.clone(), rx), false))
+                    }
+                };
             }
+        }
+        let mut evicted = Vec::new();
+        if t.slots.len() >= self.max_sessions {
+            // Decided under the lock: concurrent admissions cannot pick the same victim.
+            match t.victim().and_then(|v| t.take(v)) {
+                Some(s) => evicted.push(s),
+                // Every session is busy: a real overload, not a full table of idle ones.
+                None => {
+                    return Err(RuntimeError::Overloaded {
+                        retry_after: Duration::from_secs(1),
+                    })
+                }
+            }
+        }
+        let key: Arc<str> = Arc::from(id);
+        let slot = t.slots.insert(Session::new(key.clone(), anonymous, now));
+        t.index.insert(key.clone(), slot);
+        drop(t);
+        self.created.fetch_add(1, Ordering::Relaxed);
+        self.announce(evicted);
+        Ok((Admission::Now(self.turn(key)), true))
+    }
+
+    fn turn(self: &Arc<Self>, key: Arc<str>) -> SessionTurn {
+        SessionTurn {
+            table: Some(self.clone()),
+            id: key,
         }
     }
 
     /// Ends the current turn: the next live waiter gets it, else the session goes idle.
-    fn end_turn(self: &Arc<Self>, id: &Arc<str>) {
-        let Some(mut entry) = self.map.get_mut(id) else {
+    fn end_turn(self: &Arc<Self>, key: &Arc<str>) {
+        let mut t = self.table.lock();
+        // Nothing to do when the session was ended (or its id reused) meanwhile.
+        let Some(slot) = t.slot_of(key) else {
             return;
         };
-        let s = entry.value_mut();
+        let Some(s) = t.slots.get_mut(slot) else {
+            return;
+        };
         s.last_active = now_unix();
+        s.running = None;
         while let Some(tx) = s.waiters.pop_front() {
             if tx.is_closed() {
                 continue;
             }
             s.turns += 1;
-            let turn = SessionTurn {
-                table: Some(self.clone()),
-                id: id.clone(),
-            };
-            match tx.send(turn) {
+            match tx.send(self.turn(key.clone())) {
                 Ok(()) => return,
                 Err(mut turn) => {
                     // The waiter went away between the check and the send: disarm that turn
-                    // so dropping it does not re-enter this function.
+                    // so dropping it does not re-enter this function (and its lock).
                     turn.table = None;
                     s.turns -= 1;
                 }
             }
         }
         s.busy = false;
+        let class = s.class();
+        t.slots.push_back(slot, class);
+        let evicted = self.within_budget(&mut t);
+        drop(t);
+        self.announce(evicted);
+    }
+
+    /// Evicts the least recently active idle sessions holding memory (one-shot ones first)
+    /// until all conversation memory fits the budget again. Busy sessions are left alone: what
+    /// they hold is bounded by their windows and is trimmed when their turn ends.
+    fn within_budget(&self, t: &mut Table) -> Vec<Session> {
+        let mut evicted = Vec::new();
+        while t.memory_bytes > self.memory_budget {
+            let Some(slot) = t
+                .slots
+                .front(Class::OneShot)
+                .or_else(|| t.slots.front(Class::Kept))
+            else {
+                break;
+            };
+            match t.take(slot) {
+                Some(s) => evicted.push(s),
+                None => break,
+            }
+        }
+        evicted
+    }
+
+    /// Registers the turn running in the session, so ending the session cancels it. False when
+    /// the session was ended since the turn was admitted.
+    pub fn attach(&self, key: &Arc<str>, turn: &Arc<Turn>, component: &Arc<str>) -> bool {
+        let mut t = self.table.lock();
+        let Some(slot) = t.slot_of(key) else {
+            return false;
+        };
+        match t.slots.get_mut(slot) {
+            Some(s) => {
+                s.running = Some(Running {
+                    turn: turn.clone(),
+                    component: component.clone(),
+                });
+                true
+            }
+            None => false,
+        }
     }
 
     /// The `/sessions/{id}` view.
     pub fn info(&self, id: &str) -> Option<SessionInfo> {
-        self.map.get(id).map(|s| SessionInfo {
+        let t = self.table.lock();
+        let s = t.slots.get(t.slot(id)?)?;
+        Some(SessionInfo {
             id: id.to_string(),
             created_at: s.created_at,
             last_active: s.last_active,
@@ -222,301 +361,181 @@ impl SessionTable {
         })
     }
 
-    /// Removes a session; waiting turns are refused. True if it existed.
+    /// Ends a session: its running turn is cancelled (its caller is told the session ended),
+    /// waiting turns are refused, its memory is freed. True if it existed.
     pub fn remove(&self, id: &str) -> bool {
-        self.map.remove(id).is_some()
+        let removed = {
+            let mut t = self.table.lock();
+            t.slot(id).and_then(|slot| t.take(slot))
+        };
+        let Some(mut s) = removed else {
+            return false;
+        };
+        if let Some(r) = s.running.take() {
+            r.turn.cancel_with(RuntimeError::ComponentFailed {
+                component: r.component.to_string(),
+                message: format!(
+                    "session `{id}` was ended while this turn ran; its answer is not kept"
+                ),
+            });
+        }
+        true
     }
 
     /// Every conversation window of the session, oldest turn first (what `/sessions` shows).
     pub fn history(&self, id: &str) -> Vec<ChatMessage> {
-        self.map
-            .get(id)
+        let t = self.table.lock();
+        t.slot(id)
+            .and_then(|slot| t.slots.get(slot))
             .map(|s| s.memories.iter().flat_map(|(_, w)| w.messages()).collect())
             .unwrap_or_default()
     }
 
+    fn with_window<R>(
+        &self,
+        id: &str,
+        memory: &str,
+        f: impl FnOnce(&MemoryWindow) -> R,
+    ) -> Option<R> {
+        let t = self.table.lock();
+        let s = t.slots.get(t.slot(id)?)?;
+        s.memories
+            .iter()
+            .find(|(m, _)| &**m == memory)
+            .map(|(_, w)| f(w))
+    }
+
     /// The session's window of memory component `memory`, as chat messages (empty when none).
     pub fn recall(&self, id: &str, memory: &str) -> Vec<ChatMessage> {
-        self.map
-            .get(id)
-            .and_then(|s| {
-                s.memories
-                    .iter()
-                    .find(|(m, _)| &**m == memory)
-                    .map(|(_, w)| w.messages())
-            })
+        self.with_window(id, memory, MemoryWindow::messages)
             .unwrap_or_default()
     }
 
     /// The session's window of `memory` as the Python engine renders it (`[USER]` / `[AI]`
     /// lines): what the memory tool's `read` answers.
     pub fn render_memory(&self, id: &str, memory: &str) -> String {
-        self.map
-            .get(id)
-            .and_then(|s| {
-                s.memories
-                    .iter()
-                    .find(|(m, _)| &**m == memory)
-                    .map(|(_, w)| w.render())
-            })
+        self.with_window(id, memory, MemoryWindow::render)
             .unwrap_or_default()
     }
 
     /// Forgets the session's window of `memory` (the memory tool's `clear`); true if it held any turn.
     pub fn clear_memory(&self, id: &str, memory: &str) -> bool {
-        let Some(mut s) = self.map.get_mut(id) else {
+        let mut t = self.table.lock();
+        let Some(slot) = t.slot(id) else {
             return false;
         };
-        let before = s.memories.len();
-        s.memories.retain(|(m, w)| &**m != memory || w.is_empty());
-        before != s.memories.len()
+        let Some(s) = t.slots.get_mut(slot) else {
+            return false;
+        };
+        let Some(i) = s.memories.iter().position(|(m, _)| &**m == memory) else {
+            return false;
+        };
+        let (_, window) = s.memories.swap_remove(i);
+        s.memory_bytes -= window.bytes();
+        t.memory_bytes -= window.bytes();
+        t.touched(slot);
+        drop(t);
+        !window.is_empty()
     }
 
     /// Records one completed turn in the session's window of `memory`, forgetting the oldest
-    /// turns past `limits`.
-    pub fn record(&self, id: &str, memory: &Arc<str>, limits: MemoryLimits, user: &str, ai: &str) {
-        if let Some(mut s) = self.map.get_mut(id) {
-            let i = match s.memories.iter().position(|(m, _)| m == memory) {
-                Some(i) => i,
-                None => {
-                    s.memories.push((memory.clone(), MemoryWindow::default()));
-                    s.memories.len() - 1
-                }
-            };
-            s.memories[i].1.push(limits, user, ai);
-        }
-    }
-
-    /// Makes room in a full table by evicting the least recently active idle sessions: 1% of the
-    /// table at once, so a stream of new sessions pays one scan per hundred, not one each.
-    /// Returns how many went; their `session.ended` is announced by the manager.
-    fn evict_least_recent(&self) -> usize {
-        let mut idle: Vec<(f64, Arc<str>)> = self
-            .map
-            .iter()
-            .filter(|e| !e.busy && e.waiters.is_empty())
-            .map(|e| (e.last_active, e.key().clone()))
-            .collect();
-        let batch = (self.max_sessions / 100).clamp(1, idle.len().max(1));
-        if idle.is_empty() {
-            return 0;
-        }
-        if batch < idle.len() {
-            idle.select_nth_unstable_by(batch - 1, |a, b| a.0.total_cmp(&b.0));
-            idle.truncate(batch);
-        }
-        let mut gone = Vec::with_capacity(idle.len());
-        for (_, id) in idle {
-            // Re-checked under the entry lock: it may have started a turn since the scan.
-            if self
-                .map
-                .remove_if(&id, |_, s| !s.busy && s.waiters.is_empty())
-                .is_some()
-            {
-                gone.push(id.to_string());
+    /// turns past `limits`, then keeps all sessions' memory within the budget.
+    ///
+    /// `id` must be the session id the turn's envelopes carry (a clone of [`SessionTurn::id`]):
+    /// a turn of a session that was ended writes nothing, even when a new session took its id.
+    pub fn record(
+        &self,
+        id: &Arc<str>,
+        memory: &Arc<str>,
+        limits: MemoryLimits,
+        user: &str,
+        ai: &str,
+    ) {
+        let mut t = self.table.lock();
+        let Some(slot) = t.slot_of(id) else {
+            return;
+        };
+        let Some(s) = t.slots.get_mut(slot) else {
+            return;
+        };
+        let i = match s.memories.iter().position(|(m, _)| m == memory) {
+            Some(i) => i,
+            None => {
+                s.memories.push((memory.clone(), MemoryWindow::default()));
+                s.memories.len() - 1
             }
-        }
-        let n = gone.len();
-        self.evicted.lock().extend(gone);
-        n
+        };
+        let window = &mut s.memories[i].1;
+        let before = window.bytes();
+        window.push(limits, user, ai);
+        let after = window.bytes();
+        s.memory_bytes = s.memory_bytes - before + after;
+        t.memory_bytes = t.memory_bytes - before + after;
+        t.touched(slot);
+        let evicted = self.within_budget(&mut t);
+        drop(t);
+        self.announce(evicted);
     }
 
-    /// Sessions evicted to make room since the last call.
-    pub fn take_evicted(&self) -> Vec<String> {
-        std::mem::take(&mut *self.evicted.lock())
-    }
-
-    /// Parks an agent's loop until the session's next input (`ask_user`).
-    pub fn pause(&self, id: &str, agent: &Arc<str>, state: crate::component::agent::Paused) {
-        if let Some(mut s) = self.map.get_mut(id) {
+    /// Parks an agent's loop until the session's next input (`ask_user`). Like [`Self::record`],
+    /// `id` must be the turn's own session id, so an ended session's turn parks nothing.
+    pub fn pause(&self, id: &Arc<str>, agent: &Arc<str>, state: crate::component::agent::Paused) {
+        let mut t = self.table.lock();
+        let Some(slot) = t.slot_of(id) else {
+            return;
+        };
+        if let Some(s) = t.slots.get_mut(slot) {
             s.paused.retain(|(a, _)| a != agent);
             s.paused.push((agent.clone(), state));
+            t.touched(slot);
         }
     }
 
     /// Takes the parked loop of `agent` in this session, if it asked the user something.
     pub fn resume(&self, id: &str, agent: &str) -> Option<crate::component::agent::Paused> {
-        let mut s = self.map.get_mut(id)?;
+        let mut t = self.table.lock();
+        let slot = t.slot(id)?;
+        let s = t.slots.get_mut(slot)?;
         let i = s.paused.iter().position(|(a, _)| &**a == agent)?;
-        Some(s.paused.swap_remove(i).1)
+        let state = s.paused.swap_remove(i).1;
+        t.touched(slot);
+        Some(state)
     }
 
-    /// Evicts sessions idle longer than the TTL; returns their ids.
-    pub fn evict_idle(&self) -> Vec<String> {
+    /// Evicts sessions idle longer than the TTL (announcing each); returns how many went. Idle
+    /// lists are in order of last activity, so this looks at the expired sessions only.
+    pub fn evict_idle(&self) -> usize {
         let cutoff = now_unix() - self.ttl.as_secs_f64();
         let mut gone = Vec::new();
-        self.map.retain(|id, s| {
-            let keep = s.busy || s.last_active >= cutoff;
-            if !keep {
-                gone.push(id.to_string());
+        {
+            let mut t = self.table.lock();
+            for class in Class::ALL {
+                while let Some(slot) = t.slots.front(class) {
+                    if t.slots.get(slot).is_none_or(|s| s.last_active >= cutoff) {
+                        break;
+                    }
+                    match t.take(slot) {
+                        Some(s) => gone.push(s),
+                        None => break,
+                    }
+                }
             }
-            keep
-        });
-        gone
-    }
-}
-
-/// The session manager actor: runs idle eviction on its own schedule.
-pub struct SessionManager {
-    pub table: Arc<SessionTable>,
-    pub on_ended: Box<dyn Fn(&str) + Send>,
-}
-
-impl actix::Actor for SessionManager {
-    type Context = actix::Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        use actix::AsyncContext;
-        // Timers need a running tokio runtime (not there when a never-polled actor is dropped).
-        if tokio::runtime::Handle::try_current().is_err() {
-            return;
+            if t.slots.is_sparse() {
+                let remap = t.slots.compact();
+                for slot in t.index.values_mut() {
+                    *slot = remap[*slot as usize];
+                }
+            }
+            if t.index.capacity() > 1024 && t.index.len() < t.index.capacity() / 4 {
+                let keep = t.index.len() * 2;
+                t.index.shrink_to(keep);
+            }
         }
-        let every = (self.table.ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
-        ctx.run_interval(every, |act, _| {
-            for id in act.table.evict_idle() {
-                (act.on_ended)(&id);
-            }
-        });
-        ctx.run_interval(Duration::from_millis(100), |act, _| {
-            for id in act.table.take_evicted() {
-                (act.on_ended)(&id);
-            }
-        });
-        let gauge = metrics::gauge!("woodwork_sessions_active");
-        ctx.run_interval(Duration::from_secs(1), move |act, _| {
-            gauge.set(act.table.len() as f64);
-        });
-    }
-}
-
-/// Evict idle sessions now (tests, admin).
-pub struct EvictIdle;
-
-impl actix::Message for EvictIdle {
-    type Result = usize;
-}
-
-impl actix::Handler<EvictIdle> for SessionManager {
-    type Result = usize;
-
-    fn handle(&mut self, _: EvictIdle, _: &mut Self::Context) -> usize {
-        let gone = self.table.evict_idle();
-        for id in &gone {
-            (self.on_ended)(id);
-        }
-        gone.len()
+        let n = gone.len();
+        self.announce(gone);
+        n
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table() -> Arc<SessionTable> {
-        SessionTable::new(Duration::from_secs(60), 10, 4)
-    }
-
-    fn now(a: Admission) -> SessionTurn {
-        match a {
-            Admission::Now(t) => t,
-            Admission::Queued(..) => panic!("expected the turn at once"),
-        }
-    }
-
-    fn queued(a: Admission) -> oneshot::Receiver<SessionTurn> {
-        match a {
-            Admission::Queued(_, rx) => rx,
-            Admission::Now(_) => panic!("expected to wait"),
-        }
-    }
-
-    #[tokio::test]
-    async fn the_turn_skips_waiters_that_went_away() {
-        let t = table();
-        let first = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        let gone = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        let waiting = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        drop(gone);
-        drop(first);
-        let second = waiting.await.unwrap();
-        assert!(t.info("s").unwrap().busy);
-        drop(second);
-        let info = t.info("s").unwrap();
-        assert!(!info.busy);
-        assert_eq!(info.turns, 2);
-    }
-
-    #[tokio::test]
-    async fn a_turn_handed_to_a_dropped_receiver_passes_on() {
-        let t = table();
-        let first = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        let a = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        let b = queued(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        drop(first); // hands the turn to `a`, which never looks at it
-        drop(a); // the unreceived turn is dropped with the channel and passes on
-        let turn = b.await.unwrap();
-        assert_eq!(turn.id().as_ref(), "s");
-    }
-
-    #[test]
-    fn queue_limit_max_sessions_and_bad_ids() {
-        let t = table();
-        let _busy = now(t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0);
-        let mut waiting = Vec::new();
-        for _ in 0..4 {
-            waiting.push(queued(
-                t.begin(Some("s"), SessionPolicy::Enqueue).unwrap().0,
-            ));
-        }
-        assert_eq!(
-            t.begin(Some("s"), SessionPolicy::Enqueue)
-                .err()
-                .unwrap()
-                .code(),
-            "session_busy"
-        );
-        assert_eq!(
-            t.begin(Some("s"), SessionPolicy::Reject)
-                .err()
-                .unwrap()
-                .code(),
-            "session_busy"
-        );
-        for i in 0..9 {
-            drop(
-                t.begin(Some(&format!("o{i}")), SessionPolicy::Enqueue)
-                    .unwrap(),
-            );
-        }
-        // Full of idle sessions: the least recently active idle one makes room, never the busy one.
-        drop(t.begin(Some("newcomer"), SessionPolicy::Enqueue).unwrap());
-        let evicted = t.take_evicted();
-        assert_eq!(evicted.len(), 1, "{evicted:?}");
-        assert!(evicted[0].starts_with('o'), "{evicted:?}");
-        assert!(t.info(&evicted[0]).is_none());
-        assert!(t.info("s").is_some() && t.info("newcomer").is_some());
-        assert!(t.take_evicted().is_empty());
-        assert!(t.begin(Some("bad\nid"), SessionPolicy::Enqueue).is_err());
-    }
-
-    #[test]
-    fn a_table_full_of_busy_sessions_is_overloaded() {
-        let t = SessionTable::new(Duration::from_secs(60), 3, 4);
-        let _turns: Vec<_> = (0..3)
-            .map(|i| {
-                now(t
-                    .begin(Some(&format!("b{i}")), SessionPolicy::Enqueue)
-                    .unwrap()
-                    .0)
-            })
-            .collect();
-        assert_eq!(
-            t.begin(Some("one-too-many"), SessionPolicy::Enqueue)
-                .err()
-                .unwrap()
-                .code(),
-            "overloaded"
-        );
-        assert!(t.take_evicted().is_empty());
-    }
-}
+mod tests;

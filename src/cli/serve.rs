@@ -67,6 +67,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=30 * 86_400))]
     pub session_ttl: Option<u64>,
+    /// Conversation memory all sessions keep together (suffixes KiB, MiB, GiB, KB, MB, GB): past
+    /// it the least recently active idle sessions holding memory are evicted.
+    #[arg(long, default_value = "256MiB", value_parser = parse_budget, value_name = "SIZE")]
+    pub session_memory: usize,
     /// Most dead letters kept (the oldest are dropped first).
     #[arg(long, value_parser = count_in(1, 1_000_000))]
     pub dlq_capacity: Option<usize>,
@@ -134,6 +138,25 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("'{s}' is out of range (1 byte to 1GiB)"))
 }
 
+/// Parses a size like [`parse_size`], plus whole GiB/GB up to 1 TiB: a large server keeps more
+/// than 1 GiB of conversations.
+fn parse_budget(s: &str) -> Result<usize, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    for (unit, mult) in [("gib", 1usize << 30), ("gb", 1_000_000_000), ("g", 1 << 30)] {
+        if let Some(num) = lower.strip_suffix(unit) {
+            let n: usize = num
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not a size: use a number with GiB, MiB or KiB"))?;
+            return n
+                .checked_mul(mult)
+                .filter(|v| *v > 0 && *v <= 1 << 40)
+                .ok_or_else(|| format!("'{s}' is out of range (1 byte to 1TiB)"));
+        }
+    }
+    parse_size(s)
+}
+
 fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
     let mut o = RuntimeOptions::default();
     if let Some(n) = args.mailbox_capacity {
@@ -145,6 +168,7 @@ fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
     if let Some(s) = args.session_ttl {
         o.session_ttl = Duration::from_secs(s.max(1));
     }
+    o.session_memory_budget = args.session_memory;
     if let Some(n) = args.dlq_capacity {
         o.dlq_capacity = n.max(1);
     }
@@ -209,5 +233,17 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("1GiB").is_err(), "unknown unit");
         assert!(parse_size("2048MiB").is_err(), "over 1 GiB");
+    }
+
+    #[test]
+    fn budgets() {
+        use super::parse_budget;
+        assert_eq!(parse_budget("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_budget("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_budget("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_budget("4KiB"), Ok(4096));
+        assert!(parse_budget("0GiB").is_err());
+        assert!(parse_budget("2048GiB").is_err(), "over 1 TiB");
+        assert!(parse_budget("lots").is_err());
     }
 }

@@ -110,8 +110,33 @@ where
             .streaming(SseBody::new(events, component, until)));
     }
     // The runtime bounds the turn by `deadline` itself (504 past it): no second timer here.
-    let resp = state.runtime.send(request).await?;
+    // A client that goes away first makes the server drop this future, which cancels the turn.
+    let gone = GoneBeforeAnswer(Some(&component));
+    let result = state.runtime.send(request).await;
+    gone.disarm();
+    let resp = result?;
     Ok(HttpResponse::Ok().json(Answer::of(&component, &resp)))
+}
+
+/// Says so in the log when the client of a plain (non-streamed) request went away before its
+/// answer: the request's future was dropped, and with it the turn (its model call is cancelled).
+struct GoneBeforeAnswer<'a>(Option<&'a str>);
+
+impl GoneBeforeAnswer<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GoneBeforeAnswer<'_> {
+    fn drop(&mut self) {
+        if let Some(component) = self.0 {
+            tracing::info!(
+                component,
+                "client went away before the answer; cancelling the turn"
+            );
+        }
+    }
 }
 
 fn accepts_sse(req: &HttpRequest) -> bool {

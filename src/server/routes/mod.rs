@@ -10,6 +10,8 @@
 //! | `GET /dlq`, `POST /dlq/{id}/replay` | dead letters; replay one (its answer, like an input) |
 //! | `GET /metrics` | Prometheus text |
 //!
+//! Every GET route answers HEAD (same status and headers, no body).
+//!
 //! Runtime errors map to: unknown component 404, session busy 409, overloaded 503 + Retry-After,
 //! breaker open 503 + Retry-After, deadline 504, component failed 502 (the pipeline ran and a
 //! component behind the server failed: a gateway error, not the client's fault), shutting down 503,
@@ -80,6 +82,12 @@ pub fn input_component(path: &str) -> Option<&str> {
         .filter(|name| !name.is_empty() && !name.contains('/'))
 }
 
+/// A GET route that answers HEAD too (DESIGN.md §5): same handler, and actix-http writes a HEAD
+/// answer's headers, `Content-Length` included, without the body.
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 /// Registers every endpoint of DESIGN.md §5.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // POST /{x}/input first, guarded to POST, so a POST to `…/input` is always input (most never
@@ -90,18 +98,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .guard(guard::Post())
             .route(web::post().to(input::post_input)),
     )
-    .service(resource("/health", "GET").route(web::get().to(health::health)))
-    .service(resource("/livez", "GET").route(web::get().to(health::livez)))
-    .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-    .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
-    .service(resource("/components", "GET").route(web::get().to(components::list)))
-    .service(resource("/components/{name}", "GET").route(web::get().to(components::one)))
+    .service(resource("/health", "GET, HEAD").route(get_or_head().to(health::health)))
+    .service(resource("/livez", "GET, HEAD").route(get_or_head().to(health::livez)))
+    .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(health::readyz)))
+    .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(metrics::metrics)))
+    .service(resource("/components", "GET, HEAD").route(get_or_head().to(components::list)))
+    .service(resource("/components/{name}", "GET, HEAD").route(get_or_head().to(components::one)))
     .service(
-        resource("/sessions/{id}", "GET, DELETE")
-            .route(web::get().to(sessions::get))
+        resource("/sessions/{id}", "GET, HEAD, DELETE")
+            .route(get_or_head().to(sessions::get))
             .route(web::delete().to(sessions::delete)),
     )
-    .service(resource("/dlq", "GET").route(web::get().to(dlq::list)))
+    .service(resource("/dlq", "GET, HEAD").route(get_or_head().to(dlq::list)))
     .service(resource("/dlq/{id}/replay", "POST").route(web::post().to(dlq::replay)))
     .service(resource(INPUT, "POST").route(web::post().to(input::post_input)));
 }

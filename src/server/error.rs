@@ -181,8 +181,29 @@ pub fn retry_after_secs(d: Duration) -> u64 {
     s.max(1)
 }
 
+/// `d` rounded up to whole seconds (at least 1), the only waits `Retry-After` can say.
+fn whole_secs(d: Duration) -> Duration {
+    Duration::from_secs(retry_after_secs(d))
+}
+
 impl From<RuntimeError> for ApiError {
     fn from(e: RuntimeError) -> Self {
+        // The wait is rounded once, before the message is written: the message prints the error's
+        // own seconds, the header prints `retry_after_secs` of it, and both then say one number
+        // (a breaker 59.4 s from half-open said "retry after 59s" beside `Retry-After: 60`).
+        let e = match e {
+            RuntimeError::Overloaded { retry_after } => RuntimeError::Overloaded {
+                retry_after: whole_secs(retry_after),
+            },
+            RuntimeError::Unavailable {
+                component,
+                retry_after,
+            } => RuntimeError::Unavailable {
+                component,
+                retry_after: whole_secs(retry_after),
+            },
+            e => e,
+        };
         let mut message = e.to_string();
         if matches!(e, RuntimeError::DeadlineExceeded { .. }) {
             message.push_str(
@@ -217,6 +238,31 @@ impl From<RuntimeError> for ApiError {
             message,
             retry_after,
             allow: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_header_and_message_say_one_number() {
+        for wait in [
+            Duration::from_millis(59_400),
+            Duration::from_millis(200),
+            Duration::from_secs(3),
+        ] {
+            let e = ApiError::from(RuntimeError::Unavailable {
+                component: "model".into(),
+                retry_after: wait,
+            });
+            let secs = retry_after_secs(e.retry_after.unwrap());
+            assert!(
+                e.message.contains(&format!("retry after {secs}s")),
+                "{wait:?}: header {secs}, message {}",
+                e.message
+            );
         }
     }
 }

@@ -101,6 +101,8 @@ where
     let trace_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let request = build_request(&component, parsed, deadline, trace_id);
     if stream {
+        // An open breaker is a 503 + Retry-After before the stream's 200, as without a stream.
+        crate::server::admission::check(&state.runtime, &component)?;
         let events = state.runtime.send_stream(request).await?;
         let until = tokio::time::Instant::now() + deadline + GRACE;
         return Ok(HttpResponse::Ok()

@@ -1,7 +1,10 @@
 //! The actix-web server of `woodwork-actors serve`: routes (DESIGN.md §5), middleware, SSE,
 //! metrics and graceful shutdown around a started [`Runtime`].
 
+pub mod admission;
+pub mod drain;
 pub mod error;
+pub mod http;
 pub mod idle_memory;
 pub mod input_body;
 pub mod middleware;
@@ -10,9 +13,11 @@ pub mod routes;
 pub mod signals;
 pub mod sse;
 pub mod state;
+pub mod transport;
+pub mod unread_body;
 
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpRequest};
 use error::ApiError;
 use state::{AppState, Limits};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +31,8 @@ pub struct ServeOptions {
     pub host: String,
     pub port: u16,
     pub limits: Limits,
-    /// How long in-flight requests may take to finish after SIGTERM.
+    /// How long in-flight requests may take to finish after SIGTERM; those still running then
+    /// are answered 503 `shutting_down`.
     pub drain_timeout: Duration,
     /// How long the listener stays open after SIGTERM, answering `/readyz` 503 (and new input
     /// 503) so load balancers see the instance leave before connections are refused.
@@ -53,6 +59,9 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// How long the workers wait, after the drain timeout, for the 503s it caused to be written.
+const DRAIN_ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
 /// Starts the runtime, serves until SIGTERM/SIGINT, then drains and stops. Must run inside an
 /// actix System (the runtime's actors live there).
 pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError> {
@@ -71,7 +80,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
     let auth = web::Data::new(middleware::auth::AuthToken(opts.auth_token));
     // The actors' thread (this one) and each HTTP worker return freed memory when idle.
     actix_rt::spawn(idle_memory::collect_when_idle());
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         actix_rt::spawn(idle_memory::collect_when_idle());
         App::new()
             .app_data(state.clone())
@@ -82,28 +91,35 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
             .configure(routes::configure)
             .default_service(web::to(routes::fallback::not_found))
             .wrap(from_fn(middleware::chain))
-    })
-    .disable_signals()
-    // Token chunks are small writes: with Nagle on, each waits for the previous one's ACK.
-    .tcp_nodelay(true)
-    .shutdown_timeout(opts.drain_timeout.as_secs().max(1));
-    if let Some(n) = opts.workers {
-        server = server.workers(n.max(1));
-    }
+    };
     let addr = format!("{}:{}", opts.host, opts.port);
-    let server = match server.bind((opts.host.as_str(), opts.port)) {
-        Ok(s) => s,
+    let listeners = match http::bind(&opts.host, opts.port) {
+        Ok(l) => l,
         Err(source) => {
             runtime.shutdown().await;
             return Err(ServeError::Bind { addr, source });
         }
     };
-    for a in server.addrs() {
-        // Tests and scripts read this line to find the port (`--port 0` picks a free one).
-        println!("listening on http://{a}");
-        tracing::info!(address = %a, "listening on http://{a}");
+    for l in &listeners {
+        if let Ok(a) = l.local_addr() {
+            // Tests and scripts read this line to find the port (`--port 0` picks a free one).
+            println!("listening on http://{a}");
+            tracing::info!(address = %a, "listening on http://{a}");
+        }
     }
-    let server = server.run();
+    let settings = http::Settings {
+        workers: opts.workers,
+        // Past the drain timeout, requests still running are answered 503 (`drain`); this margin
+        // lets those answers be written before the workers drop what is left.
+        shutdown_timeout: opts.drain_timeout + DRAIN_ANSWER_MARGIN,
+    };
+    let server = match http::serve(listeners, app, settings) {
+        Ok(s) => s,
+        Err(e) => {
+            runtime.shutdown().await;
+            return Err(ServeError::Io(e));
+        }
+    };
     let handle = server.handle();
     let running = actix_rt::spawn(server);
 
@@ -128,6 +144,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
     if forced {
         handle.stop(false).await;
     } else {
+        drain::expire_after(opts.drain_timeout);
         tokio::select! {
             _ = handle.stop(true) => {}
             s = signals.next() => {

@@ -2,8 +2,10 @@
 //! event named by its event type (`event: stream.chunk`) with the envelope as JSON data; the stream
 //! ends with `done` (the final response) or `error` then `done`. Dropping the body (the client went
 //! away) drops the runtime's event stream, which cancels the turn; periodic keep-alive comments make
-//! sure a hang-up is noticed even while the model is silent.
+//! sure a hang-up is noticed even while the model is silent. A stream still open when the
+//! server's drain ends closes with an `error` (503 `shutting_down`) then `done`.
 
+use crate::server::drain;
 use crate::server::error::ApiError;
 use crate::server::routes::input::Answer;
 use bytes::Bytes;
@@ -58,11 +60,13 @@ enum Phase {
 }
 
 /// The response body: runtime events as SSE frames, bounded by `deadline` (then `error` 504 +
-/// `done`), and carrying the request's tracing span so its log lines keep the request id.
+/// `done`) and by the server's drain (then `error` 503 + `done`), and carrying the request's
+/// tracing span so its log lines keep the request id.
 pub struct SseBody {
     events: EventStream,
     component: String,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    drained: Pin<Box<dyn Future<Output = ()>>>,
     keep_alive: tokio::time::Interval,
     phase: Phase,
     span: tracing::Span,
@@ -74,6 +78,7 @@ impl SseBody {
             events,
             component,
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            drained: Box::pin(drain::expired()),
             keep_alive: tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
             phase: Phase::Running,
             span: tracing::Span::current(),
@@ -138,6 +143,9 @@ impl Stream for SseBody {
                         component: this.component.clone(),
                     },
                 ))))),
+                Poll::Pending if this.drained.as_mut().poll(cx).is_ready() => {
+                    Poll::Ready(Some(Ok(this.fail(drain::cut_short()))))
+                }
                 Poll::Pending => match this.keep_alive.poll_tick(cx) {
                     Poll::Ready(_) => {
                         Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))))

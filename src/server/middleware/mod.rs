@@ -1,12 +1,14 @@
 //! The one middleware every request passes: request id + tracing span (outermost), HTTP metrics,
 //! then bearer-token auth. One `from_fn` layer runs the three concepts in that order: three layers
-//! cost three boxed futures and service calls per request for nothing they needed apart.
+//! cost three boxed futures and service calls per request for nothing they needed apart. It also
+//! answers 503 for a request still running when the drain ends ([`drain`]) and keeps the unread
+//! body of a chunked input with its answer ([`unread_body`]).
 
 pub mod auth;
 pub mod http_metrics;
 pub mod request_id;
 
-use crate::server::routes;
+use crate::server::{drain, routes, unread_body};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -16,8 +18,8 @@ use std::time::Instant;
 use tracing::Instrument;
 
 pub async fn chain(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     crate::server::idle_memory::touch();
     let id = request_id::incoming_or_new(&req);
@@ -27,11 +29,13 @@ pub async fn chain(
     let method = http_metrics::method_label(req.method());
     let route = routes::pattern_of(req.method(), req.path());
     let start = Instant::now();
-    let result = async {
+    let is_input = route == routes::INPUT && req.method() == Method::POST;
+    let unread = (is_input && unread_body::is_chunked(&req)).then(|| unread_body::share(&mut req));
+    let work = async {
         if let Some(res) = auth::reject(&req) {
             return Ok(req.into_response(res).map_into_right_body());
         }
-        let req = if route == routes::INPUT && req.method() == Method::POST {
+        let req = if is_input {
             match routes::input::fast_path(req).await {
                 Ok(res) => return Ok(res.map_into_right_body()),
                 Err(req) => req,
@@ -43,8 +47,17 @@ pub async fn chain(
             .await
             .map(ServiceResponse::map_into_left_body)
     }
-    .instrument(span.clone())
-    .await;
+    .instrument(span.clone());
+    // Polled first, so a request that finishes on its first poll never registers with the drain.
+    let result = tokio::select! {
+        biased;
+        result = work => result,
+        () = drain::expired() => Err(drain::cut_short().into()),
+    };
+    let result = match (result, unread) {
+        (Ok(res), Some(unread)) => Ok(unread.keep_until_sent(res).map_into_right_body()),
+        (result, _) => result,
+    };
     let elapsed = start.elapsed();
     let _entered = span.enter();
     match result {
@@ -56,7 +69,10 @@ pub async fn chain(
             Ok(res)
         }
         Err(e) => {
+            let status = e.as_response_error().status_code().as_u16();
+            http_metrics::record(method, route, status, elapsed.as_secs_f64());
             tracing::warn!(
+                status,
                 elapsed_ms = elapsed.as_secs_f64() * 1000.0,
                 error = %e,
                 "request failed"

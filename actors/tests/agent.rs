@@ -9,9 +9,12 @@ use woodwork_runtime::*;
 
 /// A real tool for the agent: a text-file knowledge base with one line about rust.
 fn search_tool() -> woodwork_parser::Component {
+    // A file per call: the tests of this binary run at once and must not rewrite each other's.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!("ww-agent-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("facts.txt");
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = dir.join(format!("facts-{n}.txt"));
     std::fs::write(
         &file,
         "rust: a systems language

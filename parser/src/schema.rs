@@ -199,7 +199,7 @@ const DESCRIPTION: KeySpec = opt(
 const MAX_RETRIES: KeySpec = opt(
     "max_retries",
     Ty::Int { min: 0 },
-    "retries of a failed provider call (default 2, at most 10)",
+    "retries of a failed provider call (default 2, at most 3: one request makes at most 4 calls)",
 );
 /// Longest silence between two streamed chunks before the call counts as timed out.
 const IDLE_TIMEOUT: KeySpec = opt(

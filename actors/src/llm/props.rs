@@ -5,8 +5,9 @@ use super::http::HttpSettings;
 use std::time::Duration;
 use woodwork_parser::{Component, Secret, Value};
 
-/// Most retries a component may ask for: more only delays a failure the breaker should see.
-const MAX_RETRIES_LIMIT: u64 = 10;
+/// Most retries a component may ask for: one request makes at most 4 provider calls whatever
+/// layer retries (DESIGN.md §6), so more is refused rather than silently capped.
+const MAX_RETRIES_LIMIT: u64 = crate::bus::retry::MAX_RETRIES_PER_REQUEST as u64;
 
 /// The props of one component, for reading.
 pub struct Props<'a> {

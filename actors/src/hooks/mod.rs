@@ -1,34 +1,60 @@
 //! Hooks and pipes (DESIGN.md §4). Pipes run in declared order before a component handles a
 //! message and may replace its payload or drop it; hooks get a copy of each event a component
 //! emits, run concurrently, never block or fail the pipeline, and their failures are counted.
-//! Forms: `log`, `command` (JSON on stdin, JSON on stdout, a real subprocess with a timeout) and
-//! Python `script_path` + `function_name` (a persistent worker per script, woodwork payload dicts).
-//! and `webhook` (the payload POSTed as JSON; a pipe's JSON answer replaces it).
+//! Forms: `log`, `command` (JSON on stdin, JSON on stdout, a real subprocess in its own process
+//! group with a timeout), Python `script_path` + `function_name` (a small pool of persistent
+//! workers per script, woodwork payload dicts) and `webhook` (the payload POSTed as JSON; a pipe's
+//! JSON answer replaces it). Every hook runs at most [`HookLimits::concurrency`] times at once:
+//! an excess hook run waits up to its timeout for a slot and is then counted as a failure; an
+//! excess pipe run waits up to [`limits::PIPE_SLOT_WAIT`].
 
+pub mod command;
+pub mod error;
+pub mod limits;
+mod process;
 pub mod python;
 pub mod webhook;
 
 use crate::envelope::{now_unix, Envelope};
+pub use command::{run_command, CommandHook};
+pub use error::HookError;
+pub use limits::HookLimits;
+use limits::{Slots, PIPE_SLOT_WAIT};
 use python::PythonWorker;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use woodwork_parser::{Component, HookAction, HookSpec, LogLevel};
 
-/// How long one hook or pipe command (or Python call) may run.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most bytes read from a command's stdout.
-const MAX_OUTPUT: usize = 1 << 20;
+/// How long one hook or pipe command (or Python call, or webhook) may run.
+pub const COMMAND_TIMEOUT: Duration = limits::DEFAULT_TIMEOUT;
+/// Largest Python hook script accepted (a script, not a data file).
+const MAX_SCRIPT: u64 = 16 << 20;
 
-/// One hook or pipe, with its Python worker or parsed webhook URL when it has those forms.
+/// How one hook or pipe runs.
+#[derive(Clone)]
+enum Runner {
+    Log(LogLevel),
+    Command(CommandHook),
+    Python {
+        worker: Arc<PythonWorker>,
+        function: String,
+        slots: Slots,
+    },
+    Webhook {
+        url: reqwest::Url,
+        slots: Slots,
+    },
+}
+
+/// One hook or pipe, ready to run.
 #[derive(Clone)]
 struct Hook {
-    spec: HookSpec,
-    python: Option<Arc<PythonWorker>>,
-    webhook: Option<reqwest::Url>,
+    /// `component `x` line N: hook`, for errors.
+    what: Arc<str>,
+    event: String,
+    runner: Runner,
 }
 
 /// A component's pipes and hooks.
@@ -37,9 +63,10 @@ pub struct HookSet {
     pipes: Vec<Hook>,
     hooks: Vec<Hook>,
     http: reqwest::Client,
+    limits: HookLimits,
 }
 
-/// Python workers shared by every component of one runtime, one per script file.
+/// Python workers shared by every component of one runtime, one pool per script file.
 pub type PythonWorkers = HashMap<PathBuf, Arc<PythonWorker>>;
 
 /// What a pipe decided.
@@ -51,22 +78,29 @@ pub enum PipeOutcome {
     Drop,
 }
 
-fn check_form(c: &Component, spec: &HookSpec, what: &str) -> Result<(), String> {
-    match &spec.action {
-        HookAction::Log { .. } | HookAction::Python { .. } => Ok(()),
-        HookAction::Webhook { url } => webhook::validate(url).map(|_| ()).map_err(|e| {
-            format!("component `{}` line {}: {what}: {e}", c.name, spec.span.line)
-        }),
-        HookAction::Command { argv } if argv.is_empty() => Err(format!(
-            "component `{}` line {}: {what} `command` is empty; give the program and its arguments, e.g. command: [\"python3\", \"pipe.py\"]",
-            c.name, spec.span.line
-        )),
-        HookAction::Command { .. } => Ok(()),
-    }
+fn matches(hook: &Hook, event: &str) -> bool {
+    hook.event == "*" || hook.event == event
 }
 
-fn matches(spec: &HookSpec, event: &str) -> bool {
-    spec.event == "*" || spec.event == event
+/// The script a Python hook names, checked to be a regular file of sane size: a FIFO or a
+/// device there would otherwise hang or flood the worker at start.
+fn script_file(c: &Component, spec: &HookSpec, what: &str, path: &Path) -> Result<(), String> {
+    let at = || format!("component `{}` line {}: {what}", c.name, spec.span.line);
+    match woodwork_tools::files::open_regular(path) {
+        Ok(Some((_, meta))) if meta.len() > MAX_SCRIPT => Err(format!(
+            "{}: script `{}` is {} bytes; the limit is {MAX_SCRIPT} bytes",
+            at(),
+            path.display(),
+            meta.len()
+        )),
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!(
+            "{}: script `{}` not found (relative paths are resolved against the .ww file's directory)",
+            at(),
+            path.display()
+        )),
+        Err(e) => Err(format!("{}: script {e}", at())),
+    }
 }
 
 fn prepare(
@@ -75,42 +109,50 @@ fn prepare(
     what: &str,
     base_dir: &Path,
     workers: &mut PythonWorkers,
+    limits: HookLimits,
 ) -> Result<Vec<Hook>, String> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        check_form(c, spec, what)?;
-        let python = match &spec.action {
-            HookAction::Python { script_path, .. } => {
+        let at = format!("component `{}` line {}: {what}", c.name, spec.span.line);
+        let runner = match &spec.action {
+            HookAction::Log { level } => Runner::Log(*level),
+            HookAction::Command { argv } if argv.is_empty() => {
+                return Err(format!(
+                    "{at} `command` is empty; give the program and its arguments, e.g. command: [\"python3\", \"pipe.py\"]"
+                ))
+            }
+            HookAction::Command { argv } => {
+                Runner::Command(CommandHook::new(argv.clone(), limits))
+            }
+            HookAction::Webhook { url } => Runner::Webhook {
+                url: webhook::validate(url).map_err(|e| format!("{at}: {e}"))?,
+                slots: Slots::new(limits.concurrency),
+            },
+            HookAction::Python {
+                script_path,
+                function_name,
+            } => {
                 let path = if script_path.is_absolute() {
                     script_path.clone()
                 } else {
                     base_dir.join(script_path)
                 };
-                if !path.is_file() {
-                    return Err(format!(
-                        "component `{}` line {}: {what} script `{}` not found (relative paths are resolved against the .ww file's directory)",
-                        c.name,
-                        spec.span.line,
-                        path.display()
-                    ));
+                script_file(c, spec, what, &path)?;
+                let worker = workers
+                    .entry(path.clone())
+                    .or_insert_with(|| Arc::new(PythonWorker::new(path)))
+                    .clone();
+                Runner::Python {
+                    worker,
+                    function: function_name.clone(),
+                    slots: Slots::new(limits.concurrency),
                 }
-                Some(
-                    workers
-                        .entry(path.clone())
-                        .or_insert_with(|| Arc::new(PythonWorker::new(path)))
-                        .clone(),
-                )
             }
-            _ => None,
-        };
-        let webhook = match &spec.action {
-            HookAction::Webhook { url } => webhook::validate(url).ok(),
-            _ => None,
         };
         out.push(Hook {
-            spec: spec.clone(),
-            python,
-            webhook,
+            what: at.into(),
+            event: spec.event.clone(),
+            runner,
         });
     }
     Ok(out)
@@ -189,32 +231,41 @@ pub struct PipeContext<'a> {
 
 impl HookSet {
     /// Reads a component's hooks and pipes, refusing forms this runtime cannot run yet; Python
-    /// scripts resolve against `base_dir` and share workers through `workers`.
+    /// scripts resolve against `base_dir` and share worker pools through `workers`.
     pub fn from_component(
         c: &Component,
         base_dir: &Path,
         workers: &mut PythonWorkers,
     ) -> Result<HookSet, String> {
+        Self::with_limits(c, base_dir, workers, HookLimits::default())
+    }
+
+    /// Same, with bounds other than the defaults.
+    pub fn with_limits(
+        c: &Component,
+        base_dir: &Path,
+        workers: &mut PythonWorkers,
+        limits: HookLimits,
+    ) -> Result<HookSet, String> {
         Ok(HookSet {
-            pipes: prepare(c, &c.pipes, "pipe", base_dir, workers)?,
-            hooks: prepare(c, &c.hooks, "hook", base_dir, workers)?,
+            pipes: prepare(c, &c.pipes, "pipe", base_dir, workers, limits)?,
+            hooks: prepare(c, &c.hooks, "hook", base_dir, workers, limits)?,
             http: reqwest::Client::new(),
+            limits,
         })
     }
 
     /// Starts the Python workers and checks every function exists, so a typo fails the start.
-    pub async fn check(&self, component: &str) -> Result<(), String> {
+    pub async fn check(&self, _component: &str) -> Result<(), String> {
         for h in self.pipes.iter().chain(&self.hooks) {
-            if let (Some(w), HookAction::Python { function_name, .. }) = (&h.python, &h.spec.action)
+            if let Runner::Python {
+                worker, function, ..
+            } = &h.runner
             {
-                w.call(
-                    function_name,
-                    &serde_json::Value::Null,
-                    true,
-                    COMMAND_TIMEOUT,
-                )
-                .await
-                .map_err(|e| format!("component `{component}` line {}: {e}", h.spec.span.line))?;
+                worker
+                    .check(function)
+                    .await
+                    .map_err(|e| format!("{}: {e}", h.what))?;
             }
         }
         Ok(())
@@ -227,41 +278,43 @@ impl HookSet {
     /// Stops this set's Python workers (shutdown).
     pub async fn stop_workers(&self) {
         for h in self.pipes.iter().chain(&self.hooks) {
-            if let Some(w) = &h.python {
-                w.stop().await;
+            if let Runner::Python { worker, .. } = &h.runner {
+                worker.stop().await;
             }
         }
     }
 
     pub fn has_pipes_for(&self, event: &str) -> bool {
-        !self.pipes.is_empty() && self.pipes.iter().any(|p| matches(&p.spec, event))
+        !self.pipes.is_empty() && self.pipes.iter().any(|p| matches(p, event))
     }
 
     pub fn has_hooks_for(&self, event: &str) -> bool {
-        !self.hooks.is_empty() && self.hooks.iter().any(|h| matches(&h.spec, event))
+        !self.hooks.is_empty() && self.hooks.iter().any(|h| matches(h, event))
     }
 
-    /// Runs the matching pipes in order on `payload`.
+    /// Runs the matching pipes in order on `payload`. A pipe whose slots are all taken waits for
+    /// one (up to [`PIPE_SLOT_WAIT`]): it stands in the message's way and is never skipped.
     pub async fn run_pipes(
         &self,
         cx: PipeContext<'_>,
         mut payload: serde_json::Value,
-    ) -> Result<PipeOutcome, String> {
+    ) -> Result<PipeOutcome, HookError> {
         let event = cx.event;
-        for p in self.pipes.iter().filter(|p| matches(&p.spec, event)) {
-            match &p.spec.action {
-                HookAction::Log { level } => log_event(*level, cx.component, event, &payload),
-                HookAction::Command { argv } => {
-                    match run_command(argv, &payload, COMMAND_TIMEOUT).await? {
-                        None => {}
-                        Some(serde_json::Value::Null) => return Ok(PipeOutcome::Drop),
-                        Some(v) => payload = v,
-                    }
-                }
-                HookAction::Python { function_name, .. } => {
-                    let Some(worker) = &p.python else {
-                        return Err("python pipe without a worker".into());
-                    };
+        let timeout = self.limits.timeout;
+        for p in self.pipes.iter().filter(|p| matches(p, event)) {
+            match &p.runner {
+                Runner::Log(level) => log_event(*level, cx.component, event, &payload),
+                Runner::Command(cmd) => match cmd.run(&payload, PIPE_SLOT_WAIT).await? {
+                    None => {}
+                    Some(serde_json::Value::Null) => return Ok(PipeOutcome::Drop),
+                    Some(v) => payload = v,
+                },
+                Runner::Python {
+                    worker,
+                    function,
+                    slots,
+                } => {
+                    let _slot = slots.acquire(|| p.what.to_string(), PIPE_SLOT_WAIT).await?;
                     let body = python_payload(
                         event,
                         &payload,
@@ -270,15 +323,16 @@ impl HookSet {
                         cx.component_type,
                     );
                     let result = worker
-                        .call(function_name, &body, false, COMMAND_TIMEOUT)
+                        .call(function, &body, false, timeout, PIPE_SLOT_WAIT)
                         .await?;
                     payload = from_python(event, &payload, result);
                 }
-                HookAction::Webhook { .. } => {
-                    let Some(url) = &p.webhook else {
-                        return Err("webhook pipe without a URL".into());
-                    };
-                    match webhook::post(&self.http, url, &payload, COMMAND_TIMEOUT).await? {
+                Runner::Webhook { url, slots } => {
+                    let _slot = slots.acquire(|| p.what.to_string(), PIPE_SLOT_WAIT).await?;
+                    match webhook::post(&self.http, url, &payload, timeout)
+                        .await
+                        .map_err(HookError::Webhook)?
+                    {
                         None => {}
                         Some(serde_json::Value::Null) => return Ok(PipeOutcome::Drop),
                         Some(v) => payload = v,
@@ -289,54 +343,61 @@ impl HookSet {
         Ok(PipeOutcome::Deliver(payload))
     }
 
-    /// The hooks matching `env`'s event, as futures to spawn; each resolves to its failure, if any.
+    /// The hooks matching `env`'s event, as futures to spawn; each resolves to its failure, if
+    /// any. A hook whose slots are all taken waits up to its timeout for one, then fails.
     pub fn hook_jobs(
         &self,
         env: &Envelope,
         component: &str,
         component_type: &str,
-    ) -> Vec<futures_util::future::LocalBoxFuture<'static, Result<(), String>>> {
+    ) -> Vec<futures_util::future::LocalBoxFuture<'static, Result<(), HookError>>> {
         let event = env.event_type.as_str();
-        let mut jobs = Vec::new();
-        for h in self.hooks.iter().filter(|h| matches(&h.spec, event)) {
-            match &h.spec.action {
-                HookAction::Log { level } => log_event(*level, component, event, &env.payload),
-                HookAction::Command { argv } => {
+        let timeout = self.limits.timeout;
+        let mut jobs: Vec<futures_util::future::LocalBoxFuture<'static, _>> = Vec::new();
+        for h in self.hooks.iter().filter(|h| matches(h, event)) {
+            match &h.runner {
+                Runner::Log(level) => log_event(*level, component, event, &env.payload),
+                Runner::Command(cmd) => {
                     let body = hook_payload(env, component, component_type);
-                    let argv = argv.clone();
+                    let cmd = cmd.clone();
                     jobs.push(Box::pin(async move {
-                        run_command(&argv, &body, COMMAND_TIMEOUT).await.map(|_| ())
-                    })
-                        as futures_util::future::LocalBoxFuture<'static, _>);
+                        cmd.run(&body, timeout).await.map(|_| ())
+                    }));
                 }
-                HookAction::Python { function_name, .. } => {
-                    if let Some(worker) = h.python.clone() {
-                        let body = python_payload(
-                            event,
-                            &env.payload,
-                            &env.session_id,
-                            component,
-                            component_type,
-                        );
-                        let function = function_name.clone();
-                        jobs.push(Box::pin(async move {
-                            worker
-                                .call(&function, &body, false, COMMAND_TIMEOUT)
-                                .await
-                                .map(|_| ())
-                        }));
-                    }
+                Runner::Python {
+                    worker,
+                    function,
+                    slots,
+                } => {
+                    let body = python_payload(
+                        event,
+                        &env.payload,
+                        &env.session_id,
+                        component,
+                        component_type,
+                    );
+                    let (worker, function, slots) =
+                        (worker.clone(), function.clone(), slots.clone());
+                    let what = h.what.clone();
+                    jobs.push(Box::pin(async move {
+                        let _slot = slots.acquire(|| what.to_string(), timeout).await?;
+                        worker
+                            .call(&function, &body, false, timeout, timeout)
+                            .await
+                            .map(|_| ())
+                    }));
                 }
-                HookAction::Webhook { .. } => {
-                    if let Some(url) = h.webhook.clone() {
-                        let body = hook_payload(env, component, component_type);
-                        let http = self.http.clone();
-                        jobs.push(Box::pin(async move {
-                            webhook::post(&http, &url, &body, COMMAND_TIMEOUT)
-                                .await
-                                .map(|_| ())
-                        }));
-                    }
+                Runner::Webhook { url, slots } => {
+                    let body = hook_payload(env, component, component_type);
+                    let (url, slots, http) = (url.clone(), slots.clone(), self.http.clone());
+                    let what = h.what.clone();
+                    jobs.push(Box::pin(async move {
+                        let _slot = slots.acquire(|| what.to_string(), timeout).await?;
+                        webhook::post(&http, &url, &body, timeout)
+                            .await
+                            .map(|_| ())
+                            .map_err(HookError::Webhook)
+                    }));
                 }
             }
         }
@@ -365,82 +426,4 @@ fn log_event(level: LogLevel, component: &str, event: &str, payload: &serde_json
         LogLevel::Warn => tracing::warn!(target: "woodwork::hook", component, event, %payload),
         LogLevel::Error => tracing::error!(target: "woodwork::hook", component, event, %payload),
     }
-}
-
-/// Reads up to `limit` bytes into `buf` and discards the rest, so the writer never blocks on a
-/// full pipe and memory stays bounded.
-async fn read_bounded(
-    mut r: impl tokio::io::AsyncRead + Unpin,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> std::io::Result<()> {
-    (&mut r).take(limit as u64).read_to_end(buf).await?;
-    tokio::io::copy(&mut r, &mut tokio::io::sink()).await?;
-    Ok(())
-}
-
-/// Runs `argv` with `input` as JSON on stdin; returns stdout parsed as JSON (`None` when empty).
-pub async fn run_command(
-    argv: &[String],
-    input: &serde_json::Value,
-    timeout: Duration,
-) -> Result<Option<serde_json::Value>, String> {
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| "empty command".to_string())?;
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
-    let body = serde_json::to_vec(input).map_err(|e| e.to_string())?;
-    let mut stdin = child.stdin.take().ok_or_else(|| "no stdin".to_string())?;
-    let stdout = child.stdout.take().ok_or_else(|| "no stdout".to_string())?;
-    let stderr = child.stderr.take().ok_or_else(|| "no stderr".to_string())?;
-    let run = async move {
-        // A command that does not read its stdin is fine: ignore a broken pipe.
-        let write = async move {
-            let _ = stdin.write_all(&body).await;
-            drop(stdin);
-        };
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        // Read at most MAX_OUTPUT + 1 bytes of each, so a chatty command cannot grow memory.
-        let read_out = read_bounded(stdout, &mut out, MAX_OUTPUT + 1);
-        let read_err = read_bounded(stderr, &mut err, 4096);
-        let (_, o, e) = tokio::join!(write, read_out, read_err);
-        o.map_err(|e| e.to_string())?;
-        e.map_err(|e| e.to_string())?;
-        let status = child.wait().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>((status, out, err))
-    };
-    let (status, stdout, stderr) = tokio::time::timeout(timeout, run)
-        .await
-        .map_err(|_| format!("`{program}` did not finish within {}s", timeout.as_secs()))?
-        .map_err(|e| format!("`{program}` failed: {e}"))?;
-    if !status.success() {
-        let err = String::from_utf8_lossy(&stderr);
-        let first = err
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect::<String>();
-        return Err(format!("`{program}` exited with {status}: {first}"));
-    }
-    if stdout.len() > MAX_OUTPUT {
-        return Err(format!("`{program}` wrote more than {MAX_OUTPUT} bytes"));
-    }
-    let text = String::from_utf8_lossy(&stdout);
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_str(text)
-        .map(Some)
-        .map_err(|e| format!("`{program}` did not print JSON: {e}"))
 }

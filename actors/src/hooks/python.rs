@@ -1,38 +1,70 @@
-//! Python hooks and pipes (`{ event, script_path, function_name }`): one persistent `python3`
-//! worker per script file, speaking JSON lines (the request on stdin, the answer on stdout; the
-//! user's prints go to stderr). Calls are serialised per worker, bounded by a timeout; a worker
-//! that times out or dies is killed and started again on the next call.
+//! Python hooks and pipes (`{ event, script_path, function_name }`): a small pool of persistent
+//! `python3` workers per script file, speaking JSON lines (the request on stdin, the answer on
+//! stdout; the user's prints go to stderr). One call runs in one worker at a time, and the pool
+//! grows on demand up to [`MAX_WORKERS`], so a slow call holds up only itself. Each worker is a
+//! process group; one that times out or breaks is killed with everything it started, and the
+//! next call starts a fresh one. Module-level state lives per worker.
 
+use super::error::HookError;
+use super::limits::DEFAULT_TIMEOUT;
+use super::process::Group;
+use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
-use tokio::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::Semaphore;
 
 /// The worker program, embedded so nothing is fetched or installed at run time.
 const WORKER: &str = include_str!("worker.py");
 /// Longest answer line accepted from a worker.
 const MAX_LINE: usize = 1 << 20;
+/// Most workers (and so calls at once) per script.
+pub const MAX_WORKERS: usize = 4;
 
+/// One live worker process.
 struct Running {
-    child: Child,
+    group: Group,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// The pool's record of live groups (this one leaves it when dropped).
+    live: Arc<Mutex<HashSet<i32>>>,
 }
 
-/// One script's worker.
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Kill before the pid can be reaped (then leave the record), see `process`.
+        let mut live = self.live.lock();
+        self.group.kill();
+        live.remove(&self.group.pgid());
+    }
+}
+
+/// One script's workers.
 pub struct PythonWorker {
     script: PathBuf,
-    io: Mutex<Option<Running>>,
+    /// Workers waiting for a call.
+    idle: Mutex<Vec<Running>>,
+    /// One permit per worker that may exist.
+    slots: Arc<Semaphore>,
+    /// Groups of every worker alive (idle or in a call), for `stop`.
+    live: Arc<Mutex<HashSet<i32>>>,
+    stopped: AtomicBool,
 }
 
 impl PythonWorker {
-    /// A worker for `script` (not started until first used or checked).
+    /// A pool for `script` (no worker starts until first used or checked).
     pub fn new(script: PathBuf) -> PythonWorker {
         PythonWorker {
             script,
-            io: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(MAX_WORKERS)),
+            live: Arc::new(Mutex::new(HashSet::new())),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -40,8 +72,12 @@ impl PythonWorker {
         &self.script
     }
 
-    async fn spawn(&self, timeout: Duration) -> Result<Running, String> {
-        let mut child = tokio::process::Command::new("python3")
+    fn error(&self, what: String) -> HookError {
+        HookError::Python(format!("{}: {what}", self.script.display()))
+    }
+
+    async fn spawn(&self, timeout: Duration) -> Result<Running, HookError> {
+        let child = tokio::process::Command::new("python3")
             .arg("-u")
             .arg("-c")
             .arg(WORKER)
@@ -49,97 +85,130 @@ impl PythonWorker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start python3 for {}: {e}", self.script.display()))?;
-        let stdin = child.stdin.take().ok_or("python worker has no stdin")?;
-        let stdout = BufReader::new(child.stdout.take().ok_or("python worker has no stdout")?);
+            .map_err(|e| self.error(format!("cannot start python3: {e}")))?;
+        let mut group = Group::new(child);
+        let (Some(stdin), Some(stdout)) = (group.child().stdin.take(), group.child().stdout.take())
+        else {
+            return Err(HookError::Internal(
+                "a python worker's pipes were not set up",
+            ));
+        };
+        self.live.lock().insert(group.pgid());
         let mut running = Running {
-            child,
+            group,
             stdin,
-            stdout,
+            stdout: BufReader::new(stdout),
+            live: self.live.clone(),
         };
         let hello = tokio::time::timeout(timeout, read_answer(&mut running.stdout))
             .await
-            .map_err(|_| {
-                format!(
-                    "python worker for {} did not start in time",
-                    self.script.display()
-                )
-            })??;
+            .map_err(|_| self.error("the python worker did not start in time".into()))?
+            .map_err(|e| self.error(e))?;
         if hello.get("ok") != Some(&serde_json::Value::Bool(true)) {
-            return Err(error_text(&hello));
+            return Err(HookError::Python(error_text(&hello)));
         }
         Ok(running)
     }
 
-    /// Stops the worker process (at runtime shutdown); a later call would start a new one.
+    /// Stops every worker (at runtime shutdown), those in a call too; later calls fail.
     pub async fn stop(&self) {
-        if let Some(mut r) = self.io.lock().await.take() {
-            let _ = r.child.start_kill();
-            let _ = r.child.wait().await;
+        self.stopped.store(true, Ordering::Release);
+        let idle = std::mem::take(&mut *self.idle.lock());
+        for mut r in idle {
+            r.group.reap().await;
+        }
+        // Workers in a call: killed now, reaped when their call lets go of them.
+        let mut live = self.live.lock();
+        for pgid in live.drain() {
+            // These leaders are unreaped: a `Running` leaves this set (under this lock) before
+            // its child can be reaped.
+            super::process::kill_group(pgid);
         }
     }
 
-    /// Calls `function` with `payload`; `check` only verifies the function exists.
+    /// Calls `function` with `payload`; `check` only verifies the function exists. Waits at most
+    /// `slot_wait` for a free worker, then at most `timeout` for the answer.
     pub async fn call(
         &self,
         function: &str,
         payload: &serde_json::Value,
         check: bool,
         timeout: Duration,
-    ) -> Result<serde_json::Value, String> {
-        let mut guard = self.io.lock().await;
-        if guard.is_none() {
-            *guard = Some(self.spawn(timeout).await?);
+        slot_wait: Duration,
+    ) -> Result<serde_json::Value, HookError> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(self.error("python workers were stopped (shutting down)".into()));
         }
-        let Some(running) = guard.as_mut() else {
-            return Err("python worker unavailable".into());
+        let _slot = match tokio::time::timeout(slot_wait, self.slots.clone().acquire_owned()).await
+        {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(HookError::Internal("python worker slots closed")),
+            Err(_) => {
+                return Err(HookError::Busy {
+                    what: format!("{}::{function}", self.script.display()),
+                    limit: MAX_WORKERS,
+                    waited: slot_wait,
+                })
+            }
+        };
+        let idle = self.idle.lock().pop();
+        let mut running = match idle {
+            Some(r) => r,
+            None => self.spawn(timeout).await?,
         };
         let mut line = serde_json::to_vec(&serde_json::json!({
             "fn": function,
             "payload": payload,
             "check": check,
         }))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| self.error(format!("cannot encode the payload: {e}")))?;
         line.push(b'\n');
         let exchange = async {
             running
                 .stdin
                 .write_all(&line)
                 .await
-                .map_err(|e| format!("python worker died: {e}"))?;
+                .map_err(|e| format!("the python worker died: {e}"))?;
             read_answer(&mut running.stdout).await
         };
+        // A broken or timed-out worker is dropped here, which kills its process group.
         let answer = match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok(a)) => a,
-            Ok(Err(e)) => {
-                *guard = None; // broken: start a fresh worker next time
-                return Err(e);
-            }
+            Ok(Err(e)) => return Err(self.error(format!("{function}: {e}"))),
             Err(_) => {
-                if let Some(mut r) = guard.take() {
-                    let _ = r.child.start_kill();
-                }
-                return Err(format!(
-                    "{}::{function} did not answer within {}s (worker restarted)",
-                    self.script.display(),
+                return Err(self.error(format!(
+                    "{function} did not answer within {}s (its worker was killed)",
                     timeout.as_secs()
-                ));
+                )))
             }
         };
+        if !self.stopped.load(Ordering::Acquire) {
+            self.idle.lock().push(running);
+        }
         if answer.get("ok") == Some(&serde_json::Value::Bool(true)) {
             Ok(answer
                 .get("result")
                 .cloned()
                 .unwrap_or(serde_json::Value::Null))
         } else {
-            Err(format!(
-                "{}::{function}: {}",
-                self.script.display(),
-                error_text(&answer)
-            ))
+            Err(self.error(format!("{function}: {}", error_text(&answer))))
         }
+    }
+
+    /// Starts a worker and checks that `function` exists, so a typo fails the start.
+    pub async fn check(&self, function: &str) -> Result<(), HookError> {
+        self.call(
+            function,
+            &serde_json::Value::Null,
+            true,
+            DEFAULT_TIMEOUT,
+            DEFAULT_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -156,14 +225,15 @@ async fn read_answer(stdout: &mut BufReader<ChildStdout>) -> Result<serde_json::
         .take(MAX_LINE as u64)
         .read_until(b'\n', &mut buf)
         .await
-        .map_err(|e| format!("python worker died: {e}"))?;
+        .map_err(|e| format!("the python worker died: {e}"))?;
     if n == 0 {
-        return Err("python worker exited".into());
+        return Err("the python worker exited".into());
     }
     if !buf.ends_with(b"\n") {
-        return Err(format!("python worker answered more than {MAX_LINE} bytes"));
+        return Err(format!(
+            "the python worker answered more than {MAX_LINE} bytes"
+        ));
     }
-    serde_json::from_slice(&buf).map_err(|e| format!("python worker answered invalid JSON: {e}"))
+    serde_json::from_slice(&buf)
+        .map_err(|e| format!("the python worker answered invalid JSON: {e}"))
 }
-
-use tokio::io::AsyncReadExt;

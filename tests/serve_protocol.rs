@@ -120,6 +120,24 @@ async fn a_stalled_chunked_upload_gets_408_and_its_connection_closes() {
         answer.closed,
         "the connection stayed open after the 408 (no EOF within {READ_BOUND:?})"
     );
+    // Requests answered without reading their chunked body at all close the same way.
+    for (path, status) in [
+        ("POST /nothing", 404),
+        ("POST /dlq/none/replay", 404),
+        ("GET /livez", 200),
+        ("POST /nope/input", 404),
+    ] {
+        let answer = raw(
+            &server,
+            format!(
+                "{path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{{\"input\":\r\n"
+            )
+            .into_bytes(),
+        )
+        .await;
+        assert_eq!(response(&answer.bytes).0, status, "{path}");
+        assert!(answer.closed, "{path}: the connection stayed open");
+    }
     assert_alive(&server).await;
 }
 

@@ -1,12 +1,12 @@
 //! A chunked request body the server stopped reading (a stalled upload answered 408, a body over
-//! the limit answered 413, an input refused before its body was read) must not keep the
-//! connection open. actix-http closes a connection after an answer only while the request's body
+//! the limit answered 413, a request answered without reading its body at all) must not keep
+//! the connection open. actix-http closes a connection after an answer only while the request's body
 //! is still held and unfinished; once the handler drops it, actix-http instead drains a chunked
 //! body to its end to reuse the connection — with no timer, so a client that stalls holds the
 //! connection (and its worker's slot) forever.
 //!
-//! So the body of a chunked `POST …/input` is shared between the handler and the middleware, and
-//! the answer keeps it until the answer is written: actix-http then closes the connection (after
+//! So the body of a chunked request is shared between the handler and the middleware, and the
+//! answer keeps it until the answer is written: actix-http then closes the connection (after
 //! its one-second linger). A body read to its end is unaffected.
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};

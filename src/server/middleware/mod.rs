@@ -2,7 +2,7 @@
 //! then bearer-token auth. One `from_fn` layer runs the three concepts in that order: three layers
 //! cost three boxed futures and service calls per request for nothing they needed apart. It also
 //! answers 503 for a request still running when the drain ends ([`drain`]) and keeps the unread
-//! body of a chunked input with its answer ([`unread_body`]).
+//! body of a chunked request with its answer ([`unread_body`]).
 
 pub mod auth;
 pub mod http_metrics;
@@ -30,7 +30,7 @@ pub async fn chain(
     let route = routes::pattern_of(req.method(), req.path());
     let start = Instant::now();
     let is_input = route == routes::INPUT && req.method() == Method::POST;
-    let unread = (is_input && unread_body::is_chunked(&req)).then(|| unread_body::share(&mut req));
+    let unread = unread_body::is_chunked(&req).then(|| unread_body::share(&mut req));
     let work = async {
         if let Some(res) = auth::reject(&req) {
             return Ok(req.into_response(res).map_into_right_body());

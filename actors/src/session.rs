@@ -83,6 +83,21 @@ impl Table {
         }
     }
 
+    /// Gives memory back after many sessions ended: the slab and the index shrink when mostly
+    /// empty (O(live sessions), amortised over the removals that emptied them).
+    fn shrink(&mut self) {
+        if self.slots.is_sparse() {
+            let remap = self.slots.compact();
+            for slot in self.index.values_mut() {
+                *slot = remap[*slot as usize];
+            }
+        }
+        if self.index.capacity() > 1024 && self.index.len() < self.index.capacity() / 4 {
+            let keep = self.index.len() * 2;
+            self.index.shrink_to(keep);
+        }
+    }
+
     /// The idle session to evict for room: the least recently active one with nothing to lose or
     /// a one-shot one, else the least recently active conversation.
     fn victim(&self) -> Option<u32> {
@@ -503,37 +518,41 @@ impl SessionTable {
     }
 
     /// Evicts sessions idle longer than the TTL (announcing each); returns how many went. Idle
-    /// lists are in order of last activity, so this looks at the expired sessions only.
+    /// lists are in order of last activity, so this looks at the expired sessions only, a batch
+    /// per lock so a mass expiry does not stall admissions.
     pub fn evict_idle(&self) -> usize {
+        const BATCH: usize = 4096;
         let cutoff = now_unix() - self.ttl.as_secs_f64();
-        let mut gone = Vec::new();
-        {
-            let mut t = self.table.lock();
-            for class in Class::ALL {
-                while let Some(slot) = t.slots.front(class) {
-                    if t.slots.get(slot).is_none_or(|s| s.last_active >= cutoff) {
-                        break;
-                    }
-                    match t.take(slot) {
-                        Some(s) => gone.push(s),
-                        None => break,
+        let mut total = 0;
+        loop {
+            let mut gone = Vec::new();
+            {
+                let mut t = self.table.lock();
+                for class in Class::ALL {
+                    while gone.len() < BATCH {
+                        let Some(slot) = t.slots.front(class) else {
+                            break;
+                        };
+                        if t.slots.get(slot).is_none_or(|s| s.last_active >= cutoff) {
+                            break;
+                        }
+                        match t.take(slot) {
+                            Some(s) => gone.push(s),
+                            None => break,
+                        }
                     }
                 }
-            }
-            if t.slots.is_sparse() {
-                let remap = t.slots.compact();
-                for slot in t.index.values_mut() {
-                    *slot = remap[*slot as usize];
+                if gone.len() < BATCH {
+                    t.shrink();
                 }
             }
-            if t.index.capacity() > 1024 && t.index.len() < t.index.capacity() / 4 {
-                let keep = t.index.len() * 2;
-                t.index.shrink_to(keep);
+            let n = gone.len();
+            total += n;
+            self.announce(gone);
+            if n < BATCH {
+                return total;
             }
         }
-        let n = gone.len();
-        self.announce(gone);
-        n
     }
 }
 

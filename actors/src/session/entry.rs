@@ -55,11 +55,12 @@ impl Session {
         }
     }
 
-    /// Which idle list it waits on: what evicting it would lose.
+    /// Which idle list it waits on: what evicting it would lose. An agent waiting for the
+    /// user's answer is always kept: the user was asked to come back.
     pub fn class(&self) -> Class {
-        let conversation =
-            !self.paused.is_empty() || self.memories.iter().any(|(_, w)| !w.is_empty());
-        if !conversation {
+        if !self.paused.is_empty() {
+            Class::Kept
+        } else if self.memories.iter().all(|(_, w)| w.is_empty()) {
             Class::Empty
         } else if self.anonymous && self.turns <= 1 {
             Class::OneShot

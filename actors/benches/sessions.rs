@@ -6,12 +6,15 @@
 //! - runtime: anonymous requests through input -> agent (mock, with memory) -> output, 64 in
 //!   flight on one arbiter, uncapped vs at the cap with conversations to protect.
 //!
-//! Each figure is the median of 5 runs. Run: cargo bench -p woodwork-actors-runtime --bench sessions
+//! Each figure is the median of 5 runs; `refused` counts `Overloaded` answers to new sessions in
+//! the full table over the runs (never more than 2 sessions are busy, so it must be 0).
+//! Run: cargo bench -p woodwork-actors-runtime --bench sessions
 
 mod common;
 
 use common::*;
 use futures_util::future::join_all;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use woodwork_parser::{Kind, SessionPolicy, Value};
@@ -29,8 +32,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// One new session's turn: admitted, one exchange remembered, turn ended.
-fn one_shot(table: &Arc<SessionTable>, memory: &Arc<str>) {
+/// One new session's turn: admitted, one exchange remembered, turn ended. False when refused
+/// (`Overloaded`, which only a table of busy sessions may answer).
+fn one_shot(table: &Arc<SessionTable>, memory: &Arc<str>) -> bool {
     match table.begin(None, SessionPolicy::Enqueue) {
         Ok((Admission::Now(turn), _)) => {
             table.record(
@@ -40,14 +44,16 @@ fn one_shot(table: &Arc<SessionTable>, memory: &Arc<str>) {
                 "hello",
                 "echo: hello",
             );
+            true
         }
         Ok((Admission::Queued(..), _)) => panic!("a new session waited"),
-        Err(e) => panic!("a new session was refused: {e}"),
+        Err(_) => false,
     }
 }
 
-/// Sessions/s of `threads` threads each opening `TABLE_OPS / threads` one-shot sessions.
-fn table_rate(full: bool, threads: usize) -> f64 {
+/// Sessions/s of `threads` threads each opening `TABLE_OPS / threads` one-shot sessions, and how
+/// many were refused.
+fn table_rate(full: bool, threads: usize) -> (f64, usize) {
     let memory: Arc<str> = Arc::from("mem");
     let table = if full {
         let t = SessionTable::new(Duration::from_secs(3600), CAP, 64);
@@ -64,21 +70,21 @@ fn table_rate(full: bool, threads: usize) -> f64 {
     } else {
         SessionTable::new(Duration::from_secs(3600), usize::MAX, 64)
     };
+    let refused = AtomicUsize::new(0);
     let start = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
                 for _ in 0..TABLE_OPS / threads {
-                    one_shot(&table, &memory);
+                    if !one_shot(&table, &memory) {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             });
         }
     });
     let rate = TABLE_OPS as f64 / start.elapsed().as_secs_f64();
-    if full {
-        assert_eq!(table.len(), CAP);
-    }
-    rate
+    (rate, refused.into_inner())
 }
 
 /// The bench pipeline with a `mem` memory on its agent.
@@ -123,36 +129,51 @@ fn runtime_rate(sys: &actix::SystemRunner, full: bool) -> f64 {
         }
         let rate = REQUESTS as f64 / start.elapsed().as_secs_f64();
         if full {
-            assert_eq!(rt.session_count(), CAP);
-            // The conversations survived the anonymous traffic, but for the first 64 (when the
-            // first 64 one-shot sessions came, every idle session was a conversation).
-            assert!(!rt.session_history("user-64").is_empty());
-            assert!(!rt.session_history(&format!("user-{}", CAP - 1)).is_empty());
+            // How many of the conversations survived the anonymous traffic (all but the first
+            // 64 should: when the first 64 one-shot sessions came, every idle session was a
+            // conversation).
+            let kept = (0..CAP)
+                .filter(|i| !rt.session_history(&format!("user-{i}")).is_empty())
+                .count();
+            KEPT.store(kept, Ordering::Relaxed);
         }
         rt.shutdown().await;
         rate
     })
 }
 
-fn row(name: &str, empty: f64, full: f64) {
+/// Conversations left after the last full-table runtime run.
+static KEPT: AtomicUsize = AtomicUsize::new(0);
+
+fn row(name: &str, empty: f64, full: f64, refused: usize) {
     println!(
-        "{name:<48} {empty:>12.0} {full:>12.0} {:>7.1} %",
+        "{name:<48} {empty:>12.0} {full:>12.0} {:>7.1} % {refused:>9}",
         full * 100.0 / empty
     );
 }
 
 fn main() {
     println!(
-        "{:<48} {:>12} {:>12} {:>9}",
-        "load (median of 5 runs)", "empty /s", "full /s", "full/empty"
+        "{:<48} {:>12} {:>12} {:>9} {:>9}",
+        "load (median of 5 runs)", "empty /s", "full /s", "full/empty", "refused"
     );
     for threads in [1, 2] {
-        let empty = median((0..RUNS).map(|_| table_rate(false, threads)).collect());
-        let full = median((0..RUNS).map(|_| table_rate(true, threads)).collect());
+        let empty = median((0..RUNS).map(|_| table_rate(false, threads).0).collect());
+        let mut refused = 0;
+        let full = median(
+            (0..RUNS)
+                .map(|_| {
+                    let (rate, r) = table_rate(true, threads);
+                    refused += r;
+                    rate
+                })
+                .collect(),
+        );
         row(
             &format!("table: new one-shot sessions, {threads} thread(s), cap {CAP}"),
             empty,
             full,
+            refused,
         );
     }
     let sys = actix::System::new();
@@ -162,5 +183,10 @@ fn main() {
         &format!("runtime: anonymous requests, 64 in flight, cap {CAP}"),
         empty,
         full,
+        0,
+    );
+    println!(
+        "conversations kept through the anonymous traffic at the cap: {} of {CAP}",
+        KEPT.load(Ordering::Relaxed)
     );
 }

@@ -9,7 +9,7 @@ use woodwork_parser::Component;
 pub const DEFAULT_PROMPT: &str = include_str!("../../../../config/prompts/agent.md");
 
 /// Largest prompt file read (a prompt, not a corpus).
-const MAX_PROMPT_FILE: u64 = 1 << 20;
+const MAX_PROMPT_FILE: usize = 1 << 20;
 
 const PLANNING: &str =
     "\n\nBefore your first action, write a short numbered plan on lines that start with `Plan:`; \
@@ -34,28 +34,10 @@ pub fn template(spec: &Component, base_dir: &Path) -> Result<String, String> {
             )
         })?;
     let path = base_dir.join(file);
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        format!(
-            "agent `{}`: cannot read prompt file `{}`: {e} (paths are relative to the .ww file)",
-            spec.name,
-            path.display()
-        )
-    })?;
-    if meta.len() > MAX_PROMPT_FILE {
-        return Err(format!(
-            "agent `{}`: prompt file `{}` is larger than {} bytes",
-            spec.name,
-            path.display(),
-            MAX_PROMPT_FILE
-        ));
-    }
-    std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "agent `{}`: cannot read prompt file `{}`: {e}",
-            spec.name,
-            path.display()
-        )
-    })
+    // Regular files only, opened non-blocking and read with a cap: a FIFO or /dev/zero named here
+    // must fail the start at once, not hang it or fill memory.
+    woodwork_tools::files::read_text(&path, MAX_PROMPT_FILE)
+        .map_err(|e| format!("agent `{}`: prompt file {e}", spec.name))
 }
 
 /// The system prompt: `template` with `{tools}` filled in (or the list appended), plus the

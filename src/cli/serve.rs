@@ -177,9 +177,56 @@ fn runtime_options(args: &ServeArgs) -> RuntimeOptions {
     o
 }
 
+/// The variable `--auth-token` is read from.
+const AUTH_ENV: &str = "WOODWORK_AUTH_TOKEN";
+
+/// Why `serve` refuses to start with the auth token it was given: each would leave the server
+/// open or locked for good while the operator believes otherwise.
+#[derive(Debug, thiserror::Error)]
+enum AuthTokenError {
+    #[error("the auth token (--auth-token / {AUTH_ENV}) is empty or blank, which would leave every endpoint open; give a real token, or unset {AUTH_ENV} and drop --auth-token to serve without auth")]
+    Blank,
+    #[error("the auth token (--auth-token / {AUTH_ENV}) contains a control character, which no HTTP client can send in a header; use printable characters only")]
+    ControlCharacter,
+}
+
+/// The token to require: trimmed of surrounding whitespace (a secret file written with `echo`
+/// ends in a newline, and clients send the token without it), refused when nothing is left or it
+/// could never be sent. `env_set`: the variable exists (clap reads an empty one as absent).
+fn auth_token(given: Option<String>, env_set: bool) -> Result<Option<String>, AuthTokenError> {
+    let Some(raw) = given else {
+        return if env_set {
+            Err(AuthTokenError::Blank)
+        } else {
+            Ok(None)
+        };
+    };
+    let token = raw.trim();
+    if token.is_empty() {
+        return Err(AuthTokenError::Blank);
+    }
+    if token.chars().any(char::is_control) {
+        return Err(AuthTokenError::ControlCharacter);
+    }
+    if token.len() != raw.len() {
+        tracing::warn!(
+            "the auth token had whitespace around it (a trailing newline from a secret file?); it was trimmed, clients must send it without"
+        );
+    }
+    Ok(Some(token.to_string()))
+}
+
 /// Runs `serve`; exit 0 after a graceful stop, 1 on a bad file or a failure to start.
-pub fn run(args: ServeArgs) -> ExitCode {
+pub fn run(mut args: ServeArgs) -> ExitCode {
     let _log_guard = logging::init(args.log_format);
+    let env_set = std::env::var_os(AUTH_ENV).is_some();
+    let auth_token = match auth_token(args.auth_token.take(), env_set) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let report = check_file(&args.file, &CheckOptions::default());
     let diagnostics = report.render_text();
     if !diagnostics.is_empty() {
@@ -205,7 +252,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         },
         drain_timeout: Duration::from_secs(args.drain_timeout),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
-        auth_token: args.auth_token.filter(|t| !t.is_empty()),
+        auth_token,
         workers: args.workers,
     };
     let system = actix_rt::System::new();

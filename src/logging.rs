@@ -4,6 +4,8 @@
 //! Lines go through [`crate::log_writer`]: a bounded buffer that a background thread writes in
 //! batches, so a request never waits on a `write(2)` to stderr nor wakes a thread per line.
 
+mod escape;
+
 use crate::log_writer::{self, FlushGuard};
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -21,18 +23,23 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber. Keep the guard until exit: dropping it flushes the buffer.
+/// Text lines escape control characters (see [`escape`]); JSON escapes them by itself.
 pub fn init(format: LogFormat) -> FlushGuard {
     let (writer, guard) = log_writer::start(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_timer(UtcMicros)
-        .with_writer(writer);
+        .with_timer(UtcMicros);
     let _ = match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+        LogFormat::Text => {
+            let ansi = std::io::stderr().is_terminal();
+            builder
+                .with_writer(escape::Escaping::new(writer, ansi))
+                .with_ansi(ansi)
+                .try_init()
+        }
         LogFormat::Json => builder
+            .with_writer(writer)
             .json()
             .flatten_event(true)
             .with_current_span(true)

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+use woodwork_runtime::component::console::end_line_then;
 
 /// Bytes of log lines that may wait for the writer thread.
 pub const BUFFER_CAP: usize = 8 << 20;
@@ -98,8 +99,10 @@ fn write_loop<W: Write>(shared: &Shared, mut out: W) {
                 "WARN log-writer: {dropped} log lines dropped (stderr was read slower than lines were written)"
             );
         }
-        // A failed write (closed stderr) loses those lines; there is nowhere else to say so.
-        let _ = out.write_all(&batch).and_then(|_| out.flush());
+        // A failed write (closed stderr) loses those lines; there is nowhere else to say so. A
+        // console's streamed answer left open on stdout is ended first, so a log line never
+        // continues it on a shared terminal.
+        let _ = end_line_then(|| out.write_all(&batch).and_then(|_| out.flush()));
         batch.clear();
         if batch.capacity() > 1 << 20 {
             batch.shrink_to(64 * 1024);
@@ -113,7 +116,7 @@ impl Write for BatchWriter {
         if st.closed {
             drop(st);
             // After the guard flushed (the process is exiting): write through.
-            return std::io::stderr().write(line);
+            return end_line_then(|| std::io::stderr().write(line));
         }
         if st.buf.len() + line.len() > BUFFER_CAP {
             drop(st);

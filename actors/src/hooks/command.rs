@@ -19,6 +19,8 @@ const MAX_STDERR: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct CommandHook {
     argv: Arc<[String]>,
+    /// Who this is in errors (`component `x` line N: hook`); the program's name by default.
+    label: Option<Arc<str>>,
     limits: HookLimits,
     slots: Slots,
 }
@@ -27,9 +29,16 @@ impl CommandHook {
     pub fn new(argv: Vec<String>, limits: HookLimits) -> CommandHook {
         CommandHook {
             argv: argv.into(),
+            label: None,
             slots: Slots::new(limits.concurrency),
             limits,
         }
+    }
+
+    /// Names the hook in its errors (where it is declared).
+    pub fn with_label(mut self, label: impl Into<Arc<str>>) -> CommandHook {
+        self.label = Some(label.into());
+        self
     }
 
     /// Runs the command on `input` once a slot is free, waiting at most `slot_wait` for one.
@@ -40,7 +49,13 @@ impl CommandHook {
     ) -> Result<Option<serde_json::Value>, HookError> {
         let _slot = self
             .slots
-            .acquire(|| format!("command `{}`", self.program()), slot_wait)
+            .acquire(
+                || match &self.label {
+                    Some(l) => l.to_string(),
+                    None => format!("command `{}`", self.program()),
+                },
+                slot_wait,
+            )
             .await?;
         run_command(&self.argv, input, self.limits.timeout).await
     }

@@ -33,7 +33,7 @@ pub enum HookError {
         program: String,
         source: serde_json::Error,
     },
-    #[error("{what}: {limit} runs already running and none finished within {}; this one was skipped (at most {limit} run at once)", secs(*.waited))]
+    #[error("{what}: {limit} runs already running and none finished within {}; this run was given up (at most {limit} run at once)", secs(*.waited))]
     Busy {
         what: String,
         limit: usize,

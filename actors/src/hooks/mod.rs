@@ -122,7 +122,7 @@ fn prepare(
                 ))
             }
             HookAction::Command { argv } => {
-                Runner::Command(CommandHook::new(argv.clone(), limits))
+                Runner::Command(CommandHook::new(argv.clone(), limits).with_label(at.clone()))
             }
             HookAction::Webhook { url } => Runner::Webhook {
                 url: webhook::validate(url).map_err(|e| format!("{at}: {e}"))?,

@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod files;
 pub mod observation;
+pub mod process;
 
 pub use backend::{Readiness, ToolBackend, ToolError, ToolFuture, ToolRequest};
 pub mod functions;

@@ -19,24 +19,9 @@ const EXIT_GRACE: Duration = Duration::from_millis(50);
 #[allow(non_camel_case_types)]
 type pid_t = i32;
 
-extern "C" {
-    /// kill(2), from the C library std already links: the one process call this crate needs
-    /// that neither std nor tokio offers (signalling a whole group).
-    fn kill(pid: pid_t, sig: i32) -> i32;
-}
-
-/// SIGKILL's number (9 on every Linux architecture).
-const SIGKILL: i32 = 9;
-
 /// Sends SIGKILL to process group `pgid` (only while its leader is unreaped, see above).
 pub(super) fn kill_group(pgid: pid_t) {
-    if pgid > 1 {
-        // SAFETY: kill(2) takes two integers and touches no memory of ours; a negative pid
-        // addresses the process group.
-        unsafe {
-            kill(-pgid, SIGKILL);
-        }
-    }
+    woodwork_tools::process::kill_group(pgid);
 }
 
 /// True when `pid` has exited and waits to be reaped (Linux `/proc`; false when unknown).

@@ -4,6 +4,7 @@
 use super::catalog::FunctionSpec;
 use super::settings::FunctionsSettings;
 use crate::observation::MAX_OBSERVATION;
+use crate::process::kill_group;
 use serde::Deserialize;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -50,12 +51,6 @@ impl Group {
     }
 }
 
-fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) has no memory effects; a negative pid addresses the process group.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
-}
 
 /// A worker's answer to one call.
 #[derive(Deserialize)]

@@ -18,8 +18,7 @@ pub(crate) struct ProcessGroup {
 
 impl ProcessGroup {
     pub(crate) fn kill(&self) {
-        // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
-        unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        crate::process::kill_group(self.pgid);
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+use woodwork_parser::events::EVENT_NAMES;
 
 /// Woodwork's event names plus the runtime's own, as a closed enum so a hop never compares strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,34 +53,28 @@ impl EventType {
         EventType::SessionEnded,
     ];
 
-    /// The dotted name woodwork uses (`agent.thought`, …).
+    /// The dotted name woodwork uses (`agent.thought`, …), from the parser's one table of
+    /// event names (variant order = table order), so `check` and the runtime cannot disagree.
     pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::InputReceived => "input.received",
-            EventType::AgentThought => "agent.thought",
-            EventType::AgentAction => "agent.action",
-            EventType::ToolCall => "tool.call",
-            EventType::ToolObservation => "tool.observation",
-            EventType::AgentStepComplete => "agent.step_complete",
-            EventType::AgentError => "agent.error",
-            EventType::AgentResponse => "agent.response",
-            EventType::ComponentResponse => "component.response",
-            EventType::StreamChunk => "stream.chunk",
-            EventType::StreamCompleted => "stream.completed",
-            EventType::StreamFailed => "stream.failed",
-            EventType::ComponentStateChanged => "component.state_changed",
-            EventType::ComponentRestarted => "component.restarted",
-            EventType::BreakerStateChanged => "breaker.state_changed",
-            EventType::SessionCreated => "session.created",
-            EventType::SessionEnded => "session.ended",
-        }
+        EVENT_NAMES[self as usize]
     }
 
     /// Parses a dotted event name.
     pub fn parse(name: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|e| e.as_str() == name)
+        woodwork_parser::events::index_of(name).and_then(|i| EventType::ALL.get(i).copied())
     }
 }
+
+// One name per variant: a variant added without its name (or the reverse) does not compile.
+const _: () = assert!(EVENT_NAMES.len() == EventType::ALL.len());
+// `ALL` lists the variants in declaration order, so `ALL[i] as usize == i` indexes the table.
+const _: () = {
+    let mut i = 0;
+    while i < EventType::ALL.len() {
+        assert!(EventType::ALL[i] as usize == i);
+        i += 1;
+    }
+};
 
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

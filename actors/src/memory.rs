@@ -5,12 +5,14 @@
 use crate::llm::{ChatMessage, Role};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use woodwork_parser::schema::defaults;
+use woodwork_parser::spec::{ShortTermSpec, Spec};
 use woodwork_parser::Component;
 
-/// Default number of turns kept per session.
-pub const DEFAULT_MAX_TURNS: usize = 20;
-/// Default bytes kept per session.
-pub const DEFAULT_MAX_BYTES: usize = 65_536;
+/// Default number of turns kept per session (the schema's default).
+pub const DEFAULT_MAX_TURNS: usize = defaults::SHORT_TERM_MAX_TURNS as usize;
+/// Default bytes kept per session (the schema's default).
+pub const DEFAULT_MAX_BYTES: usize = defaults::SHORT_TERM_MAX_BYTES as usize;
 
 /// How much one memory component keeps per session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,18 +31,16 @@ impl Default for MemoryLimits {
 }
 
 impl MemoryLimits {
-    /// The limits of a `memory short_term { max_turns, max_bytes }` declaration.
+    /// The limits of a `memory short_term { max_turns, max_bytes }` declaration; a spec that
+    /// cannot be read (a hand-built config with wrong types) keeps the defaults.
     pub fn of(c: &Component) -> MemoryLimits {
-        let get = |k: &str, d: usize| {
-            c.prop(k)
-                .and_then(|v| v.as_i64())
-                .filter(|n| *n > 0)
-                .map(|n| n as usize)
-                .unwrap_or(d)
+        let spec = match c.spec() {
+            Ok(Spec::ShortTermMemory(s)) => s,
+            _ => ShortTermSpec::default(),
         };
         MemoryLimits {
-            max_turns: get("max_turns", DEFAULT_MAX_TURNS),
-            max_bytes: get("max_bytes", DEFAULT_MAX_BYTES),
+            max_turns: usize::try_from(spec.max_turns).unwrap_or(DEFAULT_MAX_TURNS),
+            max_bytes: usize::try_from(spec.max_bytes).unwrap_or(DEFAULT_MAX_BYTES),
         }
     }
 }

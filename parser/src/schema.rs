@@ -3,6 +3,36 @@
 
 use crate::model::Kind;
 
+/// The defaults the schema applies, named so the runtime (and the typed specs) read the very same
+/// values instead of keeping copies that drift apart (the Claude model once did).
+pub mod defaults {
+    /// `llm openai` `model`.
+    pub const OPENAI_MODEL: &str = "gpt-4o-mini";
+    /// `llm openai` `base_url`: OpenAI's own API (also the embeddings fallback).
+    pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+    /// `llm claude` `model`.
+    pub const CLAUDE_MODEL: &str = "claude-sonnet-4-5";
+    /// `llm claude` `max_tokens`: the Messages API requires one.
+    pub const CLAUDE_MAX_TOKENS: i64 = 1024;
+    /// `llm claude` `base_url`.
+    pub const CLAUDE_BASE_URL: &str = "https://api.anthropic.com";
+    /// `llm ollama` `base_url`: where a local Ollama listens.
+    pub const OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
+    /// `llm hugging_face` `model`: a small chat model the router widely serves (the runtime's
+    /// former default, which its tests pin; the schema said Mistral-7B-Instruct-v0.3).
+    pub const HUGGING_FACE_MODEL: &str = "meta-llama/Llama-3.1-8B-Instruct";
+    /// `llm hugging_face` `base_url`: the router's OpenAI-compatible endpoint.
+    pub const HUGGING_FACE_BASE_URL: &str = "https://router.huggingface.co/v1";
+    /// `memory short_term` `max_turns`.
+    pub const SHORT_TERM_MAX_TURNS: i64 = 20;
+    /// `memory short_term` `max_bytes`.
+    pub const SHORT_TERM_MAX_BYTES: i64 = 65_536;
+    /// `knowledge_base chroma` `embedding_model`.
+    pub const EMBEDDING_MODEL: &str = "text-embedding-3-small";
+    /// `api functions` `python`.
+    pub const PYTHON: &str = "python3";
+}
+
 /// The type a key's value must have.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Ty {
@@ -222,11 +252,11 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 Ty::Secret,
                 "the provider's API key, e.g. `api_key: $OPENAI_API_KEY` (optional for a local `base_url`)",
             ),
-            def("model", Ty::Str, Default::Str("gpt-4o-mini"), "model name"),
+            def("model", Ty::Str, Default::Str(defaults::OPENAI_MODEL), "model name"),
             def(
                 "base_url",
                 Ty::Str,
-                Default::Str("https://api.openai.com/v1"),
+                Default::Str(defaults::OPENAI_BASE_URL),
                 "any OpenAI-compatible server",
             ),
             TEMPERATURE,
@@ -252,19 +282,19 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "model",
                 Ty::Str,
-                Default::Str("claude-sonnet-4-5"),
+                Default::Str(defaults::CLAUDE_MODEL),
                 "model name",
             ),
             def(
                 "max_tokens",
                 Ty::Int { min: 1 },
-                Default::Int(1024),
+                Default::Int(defaults::CLAUDE_MAX_TOKENS),
                 "reply length limit in tokens",
             ),
             def(
                 "base_url",
                 Ty::Str,
-                Default::Str("https://api.anthropic.com"),
+                Default::Str(defaults::CLAUDE_BASE_URL),
                 "API base URL",
             ),
             TEMPERATURE,
@@ -289,7 +319,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "base_url",
                 Ty::Str,
-                Default::Str("http://127.0.0.1:11434"),
+                Default::Str(defaults::OLLAMA_BASE_URL),
                 "Ollama server URL",
             ),
             TEMPERATURE,
@@ -315,13 +345,13 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "model",
                 Ty::Str,
-                Default::Str("mistralai/Mistral-7B-Instruct-v0.3"),
+                Default::Str(defaults::HUGGING_FACE_MODEL),
                 "model id on the Hub",
             ),
             def(
                 "base_url",
                 Ty::Str,
-                Default::Str("https://router.huggingface.co/v1"),
+                Default::Str(defaults::HUGGING_FACE_BASE_URL),
                 "inference endpoint (OpenAI-compatible)",
             ),
             TEMPERATURE,
@@ -456,13 +486,13 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "max_turns",
                 Ty::Int { min: 1 },
-                Default::Int(20),
+                Default::Int(defaults::SHORT_TERM_MAX_TURNS),
                 "turns kept per session",
             ),
             def(
                 "max_bytes",
                 Ty::Int { min: 1 },
-                Default::Int(65536),
+                Default::Int(defaults::SHORT_TERM_MAX_BYTES),
                 "bytes kept per session",
             ),
         ],
@@ -517,7 +547,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "embedding_model",
                 Ty::Str,
-                Default::Str("text-embedding-3-small"),
+                Default::Str(defaults::EMBEDDING_MODEL),
                 "embedding model name",
             ),
             opt(
@@ -569,7 +599,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "python",
                 Ty::Str,
-                Default::Str("python3"),
+                Default::Str(defaults::PYTHON),
                 "the Python interpreter that runs the functions, e.g. `python: \".venv/bin/python\"`",
             ),
             opt(
@@ -727,24 +757,6 @@ pub fn is_secret_key(name: &str) -> bool {
         .any(|s| n.ends_with(s))
 }
 
-/// Event names of DESIGN.md §4 that hooks and pipes may name (`*` = all).
-pub const EVENTS: &[&str] = &[
-    "*",
-    "input.received",
-    "agent.thought",
-    "agent.action",
-    "tool.call",
-    "tool.observation",
-    "agent.step_complete",
-    "agent.error",
-    "agent.response",
-    "component.response",
-    "stream.chunk",
-    "stream.completed",
-    "stream.failed",
-    "component.state_changed",
-    "component.restarted",
-    "breaker.state_changed",
-    "session.created",
-    "session.ended",
-];
+/// Event names of DESIGN.md §4 that hooks and pipes may name: `*` (all) and every name of
+/// [`crate::events::EVENT_NAMES`], the table the runtime's event enum is built on.
+pub const EVENTS: &[&str] = &crate::events::WITH_WILDCARD;

@@ -3,7 +3,7 @@
 //! `llm`/`agent` with `knowledge_base:` retrieves context from. Paths are relative to the `.ww`
 //! file's folder; errors name the component, the key and the fix, never a secret.
 
-use crate::llm::props::Props;
+use crate::llm::props::ConfigError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,8 @@ pub use woodwork_knowledge::KnowledgeBase as Knowledge;
 use woodwork_knowledge::{
     ChromaKb, ChromaSettings, EmbedderSettings, EmbeddingApi, Store, TextFileKb, TextFileSettings,
 };
+use woodwork_parser::schema::defaults;
+use woodwork_parser::spec::{ChromaSpec, SecretPairs, Spec};
 use woodwork_parser::{Component, Config, Kind};
 use woodwork_tools::functions::{FunctionsSettings, PythonFunctions};
 use woodwork_tools::mcp::{McpServer, McpSettings, McpTransport};
@@ -21,10 +23,6 @@ use woodwork_tools::ToolBackend;
 const MAX_DOCUMENTATION: usize = 256 * 1024;
 /// Where the embedded vector store lives when `path` is not given.
 const DEFAULT_STORE_DIR: &str = ".woodwork/chroma";
-/// OpenAI's API, the embeddings default when nothing else is named.
-const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
-/// Ollama's default address.
-const OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
 
 /// What a component's cell holds besides its model.
 #[derive(Default, Clone)]
@@ -33,78 +31,82 @@ pub struct Backends {
     pub knowledge: Option<Knowledge>,
 }
 
-/// The backends of `spec` (none for kinds that have none).
+/// The backends of `spec` (none for kinds that have none); the error is the [`ConfigError`]'s
+/// message, what a failed start reports.
 pub fn build(spec: &Component, config: &Config, base_dir: &Path) -> Result<Backends, String> {
-    let props = Props::new(spec);
-    let timeout = spec.timeout.unwrap_or(Duration::from_secs(30));
-    let tool: Arc<dyn ToolBackend> = match (spec.kind, spec.type_name.as_str()) {
-        (Kind::Api, "functions") => {
-            let path = required(&props, spec, "path")?;
-            let mut s = FunctionsSettings::new(spec.name.clone(), base_dir.join(path));
-            s.python = props
-                .string("python")?
-                .map(|p| resolve_program(&p, base_dir))
-                .unwrap_or_else(|| "python3".into());
+    backends(spec, config, base_dir).map_err(|e| e.to_string())
+}
+
+/// [`build`] with its typed error.
+pub fn backends(c: &Component, config: &Config, base_dir: &Path) -> Result<Backends, ConfigError> {
+    if !matches!(c.kind, Kind::Api | Kind::Mcp | Kind::KnowledgeBase) {
+        return Ok(Backends::default());
+    }
+    let timeout = c.timeout.unwrap_or(Duration::from_secs(30));
+    let tool: Arc<dyn ToolBackend> = match c.spec()? {
+        Spec::ApiFunctions(f) => {
+            let mut s = FunctionsSettings::new(c.name.clone(), base_dir.join(&f.path));
+            s.python = resolve_program(&f.python, base_dir);
             s.call_timeout = timeout;
-            s.documentation = documentation(&props, spec, base_dir)?;
+            s.documentation = documentation(c, f.documentation.as_deref(), base_dir)?;
             Arc::new(PythonFunctions::new(s))
         }
-        (Kind::Api, "web") => {
-            let url = required(&props, spec, "url")?;
-            let mut s = WebSettings::new(spec.name.clone(), url);
-            if let Some(m) = props.string("method")? {
-                s.method = m.parse().map_err(|e| format!("{}: {e}", props.context()))?;
+        Spec::ApiWeb(w) => {
+            let mut s = WebSettings::new(c.name.clone(), w.url.clone());
+            if let Some(m) = &w.method {
+                s.method = m
+                    .parse()
+                    .map_err(|e| ConfigError::invalid(c, format!("{e}")))?;
             }
-            s.headers = props.secret_map("headers")?;
-            s.documentation = documentation(&props, spec, base_dir)?;
+            s.headers = expose(&w.headers);
+            s.documentation = documentation(c, w.documentation.as_deref(), base_dir)?;
             s.timeout = timeout;
             Arc::new(WebApi::new(s))
         }
-        (Kind::Mcp, "server") => {
-            let transport = match props.string("url")? {
+        Spec::Mcp(m) => {
+            let transport = match m.url {
                 Some(url) => McpTransport::Http {
                     url,
-                    headers: props.secret_map("headers")?,
+                    headers: expose(&m.headers),
                 },
                 None => {
-                    let mut command = props.string_list("command")?;
+                    let mut command = m.command;
                     if command.len() == 1 {
                         // `command: "uvx mcp-server-time"`: words, like a shell without quoting.
                         command = command[0].split_whitespace().map(str::to_string).collect();
                     }
-                    command.extend(props.string_list("args")?);
+                    command.extend(m.args);
                     if command.is_empty() {
-                        return Err(format!(
-                            "{}: give `command` (a stdio server) or `url` (streamable HTTP)",
-                            props.context()
+                        return Err(ConfigError::invalid(
+                            c,
+                            "give `command` (a stdio server) or `url` (streamable HTTP)",
                         ));
                     }
                     McpTransport::Stdio {
                         command,
-                        env: props.secret_map("env")?,
+                        env: expose(&m.env),
                         cwd: base_dir.to_path_buf(),
                     }
                 }
             };
-            let mut s = McpSettings::new(spec.name.clone(), transport);
+            let mut s = McpSettings::new(c.name.clone(), transport);
             s.call_timeout = timeout;
             Arc::new(McpServer::new(s))
         }
-        (Kind::KnowledgeBase, "text_file") => {
-            let path = required(&props, spec, "path")?;
+        Spec::TextFile(t) => {
             let kb = Knowledge::TextFile(Arc::new(TextFileKb::new(TextFileSettings {
-                name: spec.name.clone(),
-                path: base_dir.join(path),
+                name: c.name.clone(),
+                path: base_dir.join(&t.path),
             })));
             return Ok(Backends {
                 tool: Some(kb.backend()),
                 knowledge: Some(kb),
             });
         }
-        (Kind::KnowledgeBase, "chroma") => {
+        Spec::Chroma(ch) => {
             let kb = Knowledge::Chroma(Arc::new(
-                ChromaKb::new(chroma_settings(spec, &props, config, base_dir)?)
-                    .map_err(|e| format!("{}: {e}", props.context()))?,
+                ChromaKb::new(chroma_settings(c, &ch, config, base_dir)?)
+                    .map_err(|e| ConfigError::invalid(c, format!("{e}")))?,
             ));
             return Ok(Backends {
                 tool: Some(kb.backend()),
@@ -119,16 +121,12 @@ pub fn build(spec: &Component, config: &Config, base_dir: &Path) -> Result<Backe
     })
 }
 
-fn required(props: &Props<'_>, spec: &Component, key: &str) -> Result<String, String> {
-    props
-        .string(key)?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| {
-            format!(
-                "{}: `{key}` is missing or empty",
-                Props::new(spec).context()
-            )
-        })
+/// The pairs as the tool sends them: the one place header and env secrets are exposed.
+fn expose(pairs: &SecretPairs) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_string()))
+        .collect()
 }
 
 /// A program path: relative paths with a slash start at the .ww file's folder; bare names are
@@ -142,59 +140,52 @@ fn resolve_program(p: &str, base_dir: &Path) -> std::path::PathBuf {
 }
 
 fn documentation(
-    props: &Props<'_>,
-    spec: &Component,
+    c: &Component,
+    file: Option<&str>,
     base_dir: &Path,
-) -> Result<Option<String>, String> {
-    let Some(file) = props.string("documentation")? else {
+) -> Result<Option<String>, ConfigError> {
+    let Some(file) = file else {
         return Ok(None);
     };
-    woodwork_tools::files::read_text(&base_dir.join(&file), MAX_DOCUMENTATION)
+    woodwork_tools::files::read_text(&base_dir.join(file), MAX_DOCUMENTATION)
         .map(Some)
-        .map_err(|e| format!("{}: `documentation`: {e}", Props::new(spec).context()))
+        .map_err(|e| ConfigError::invalid(c, format!("`documentation`: {e}")))
 }
 
 fn chroma_settings(
-    spec: &Component,
-    props: &Props<'_>,
+    c: &Component,
+    ch: &ChromaSpec,
     config: &Config,
     base_dir: &Path,
-) -> Result<ChromaSettings, String> {
-    let server = props.string("url")?;
-    if props.string("client")?.as_deref() == Some("http") && server.is_none() {
-        return Err(format!(
-            "{}: `client: \"http\"` needs `url: \"http://host:8000\"` (the Chroma server)",
-            props.context()
+) -> Result<ChromaSettings, ConfigError> {
+    if ch.client.as_deref() == Some("http") && ch.url.is_none() {
+        return Err(ConfigError::invalid(
+            c,
+            "`client: \"http\"` needs `url: \"http://host:8000\"` (the Chroma server)",
         ));
     }
-    let store = match server {
+    let store = match &ch.url {
         Some(url) => {
-            let mut store = Store::server(url);
+            let mut store = Store::server(url.clone());
             if let Store::Server { headers, .. } = &mut store {
-                *headers = props.secret_map("headers")?;
+                *headers = expose(&ch.headers);
             }
             store
         }
         None => Store::Embedded {
-            dir: base_dir.join(
-                props
-                    .string("path")?
-                    .unwrap_or_else(|| DEFAULT_STORE_DIR.into()),
-            ),
+            dir: base_dir.join(ch.path.as_deref().unwrap_or(DEFAULT_STORE_DIR)),
         },
     };
-    let mut embedder = embedder(spec, props, config)?;
-    if let Some(m) = props.string("embedding_model")? {
-        embedder.model = m;
+    let mut embedder = embedder(c, ch, config)?;
+    if let Some(m) = &ch.embedding_model {
+        embedder.model = m.clone();
     }
-    let mut s = ChromaSettings::new(spec.name.clone(), store, embedder);
-    s.source = props.string("file_to_embed")?.map(|f| base_dir.join(f));
+    let mut s = ChromaSettings::new(c.name.clone(), store, embedder);
+    s.source = ch.file_to_embed.as_ref().map(|f| base_dir.join(f));
     // Each knowledge base its own collection unless the file shares one on purpose: two bases
     // in one store folder would otherwise overwrite each other's records.
-    s.collection = props
-        .string("collection")?
-        .unwrap_or_else(|| spec.name.clone());
-    if let Some(t) = spec.timeout {
+    s.collection = ch.collection.clone().unwrap_or_else(|| c.name.clone());
+    if let Some(t) = c.timeout {
         s.timeout = t;
     }
     Ok(s)
@@ -202,55 +193,47 @@ fn chroma_settings(
 
 /// Embeddings from the `embedding:` component, else from the environment like OpenAI's SDK.
 fn embedder(
-    spec: &Component,
-    props: &Props<'_>,
+    c: &Component,
+    ch: &ChromaSpec,
     config: &Config,
-) -> Result<EmbedderSettings, String> {
-    let named = spec
-        .prop("embedding")
-        .and_then(|v| v.as_ref_name().or_else(|| v.as_str()));
-    let Some(name) = named else {
-        let key = props
-            .api_key(None)?
+) -> Result<EmbedderSettings, ConfigError> {
+    let Some(name) = &ch.embedding else {
+        let key = ch
+            .api_key
+            .as_ref()
             .map(|k| k.expose().to_string())
             .or_else(|| env_nonempty("OPENAI_API_KEY"));
-        let base = env_nonempty("OPENAI_BASE_URL").unwrap_or_else(|| OPENAI_BASE_URL.into());
+        let base =
+            env_nonempty("OPENAI_BASE_URL").unwrap_or_else(|| defaults::OPENAI_BASE_URL.into());
         if key.is_none() && base.contains("api.openai.com") {
-            return Err(format!(
-                "{}: embeddings need a provider: name `embedding: <an llm openai or llm ollama>`, or set OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible server)",
-                props.context()
+            return Err(ConfigError::invalid(
+                c,
+                "embeddings need a provider: name `embedding: <an llm openai or llm ollama>`, or set OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible server)",
             ));
         }
         return Ok(EmbedderSettings::openai(base, key));
     };
     let model = config
         .component(name)
-        .ok_or_else(|| format!("{}: `embedding: {name}` is not declared", props.context()))?;
-    let mp = Props::new(model);
-    let api = match model.type_name.as_str() {
-        "openai" => {
-            let base = mp
-                .string("base_url")?
-                .or_else(|| env_nonempty("OPENAI_BASE_URL"))
-                .unwrap_or_else(|| OPENAI_BASE_URL.into());
-            let key = mp
-                .api_key(None)?
+        .ok_or_else(|| ConfigError::invalid(c, format!("`embedding: {name}` is not declared")))?;
+    let api = match model.spec()? {
+        Spec::OpenAi(p) => EmbeddingApi::OpenAi {
+            base_url: p.base_url,
+            api_key: p
+                .api_key
                 .map(|k| k.expose().to_string())
-                .or_else(|| env_nonempty("OPENAI_API_KEY"));
-            EmbeddingApi::OpenAi {
-                base_url: base,
-                api_key: key,
-            }
-        }
-        "ollama" => EmbeddingApi::Ollama {
-            base_url: mp
-                .string("base_url")?
-                .unwrap_or_else(|| OLLAMA_BASE_URL.into()),
+                .or_else(|| env_nonempty("OPENAI_API_KEY")),
         },
-        other => {
-            return Err(format!(
-                "{}: `embedding: {name}` is an `llm {other}`; embeddings come from an `llm openai` (its /embeddings) or an `llm ollama` (its /api/embed)",
-                props.context()
+        Spec::Ollama(p) => EmbeddingApi::Ollama {
+            base_url: p.base_url,
+        },
+        _ => {
+            return Err(ConfigError::invalid(
+                c,
+                format!(
+                    "`embedding: {name}` is an `llm {}`; embeddings come from an `llm openai` (its /embeddings) or an `llm ollama` (its /api/embed)",
+                    model.type_name
+                ),
             ))
         }
     };

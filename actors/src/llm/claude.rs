@@ -12,12 +12,6 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use woodwork_parser::Secret;
 
-/// Anthropic's API host; the client appends `/v1/messages`.
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-/// A fast, inexpensive model, used when `model` is not given.
-pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
-/// The API requires `max_tokens`; this is used when the prop is absent.
-pub const DEFAULT_MAX_TOKENS: u64 = 1024;
 /// The Messages API version this client speaks.
 pub const API_VERSION: &str = "2023-06-01";
 

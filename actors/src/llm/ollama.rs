@@ -11,9 +11,6 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use woodwork_parser::Secret;
 
-/// Where a local Ollama listens by default.
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:11434";
-
 /// What the Ollama client needs; built from component props by `providers`.
 #[derive(Clone, Debug)]
 pub struct OllamaConfig {

@@ -13,11 +13,6 @@ use serde_json::{json, Value as Json};
 use std::borrow::Cow;
 use woodwork_parser::Secret;
 
-/// OpenAI's own endpoint, where a key is mandatory.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// A small, inexpensive OpenAI model, used when `model` is not given.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-
 /// What an OpenAI-compatible client needs; built from component props by `providers`.
 #[derive(Clone, Debug)]
 pub struct OpenAiConfig {

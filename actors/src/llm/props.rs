@@ -1,201 +1,106 @@
-//! Typed reading of an llm component's props, with errors that name the component, the key and the
-//! fix, and never show a secret's value.
+//! Checks an llm component's typed spec ([`woodwork_parser::spec`]) against what the runtime can
+//! run (URL schemes, timeout ranges, the retry budget, a needed key), with errors that name the
+//! component, the key and the fix, and never show a secret's value.
 
 use super::http::HttpSettings;
 use std::time::Duration;
-use woodwork_parser::{Component, Secret, Value};
+use thiserror::Error;
+use woodwork_parser::spec::{self, ProviderSpec, SpecError};
+use woodwork_parser::Component;
 
 /// Most retries a component may ask for: one request makes at most 4 provider calls whatever
 /// layer retries (DESIGN.md §6), so more is refused rather than silently capped.
 const MAX_RETRIES_LIMIT: u64 = crate::bus::retry::MAX_RETRIES_PER_REQUEST as u64;
 
-/// The props of one component, for reading.
-pub struct Props<'a> {
-    component: &'a Component,
+/// Why a component's config cannot be run; the message names the component (`context`) and the
+/// key, so a start failure says what to change in the `.ww` file.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A prop of the wrong type or an unread `$VAR`.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A provider that needs a key has none.
+    #[error("{context}: `api_key` is missing or empty; write `api_key: ${var}` and set the environment variable {var}")]
+    MissingKey { context: String, var: &'static str },
+    /// `llm ollama` has no default model.
+    #[error(
+        "{context}: `model` is required (the name of a pulled model, e.g. model: \"llama3.2\")"
+    )]
+    MissingModel { context: String },
+    #[error("{context}: `base_url` must start with http:// or https://, not {url:?}")]
+    BaseUrl { context: String, url: String },
+    #[error("{context}: `timeout` must be above 0")]
+    ZeroTimeout { context: String },
+    #[error("{context}: `idle_timeout` must be a number of seconds above 0 (and below a day)")]
+    IdleTimeout { context: String },
+    #[error("{context}: `max_retries` is {n}; use at most {MAX_RETRIES_LIMIT}")]
+    TooManyRetries { context: String, n: u64 },
+    /// An llm type that is not a network provider.
+    #[error(
+        "{context}: llm type `{type_name}` is not a provider client; provider types are {known}"
+    )]
+    NotAProvider {
+        context: String,
+        type_name: String,
+        known: String,
+    },
+    /// Anything else about one key or the whole declaration (a client or backend refusing it).
+    #[error("{context}: {message}")]
+    Invalid { context: String, message: String },
 }
 
-impl<'a> Props<'a> {
-    /// Reads `component`'s props.
-    pub fn new(component: &'a Component) -> Self {
-        Props { component }
-    }
-
-    /// `llm "name" (type openai, line 3)`: where an error points.
-    pub fn context(&self) -> String {
-        let c = self.component;
-        format!(
-            "{} \"{}\" (type {}, line {})",
-            c.kind, c.name, c.type_name, c.span.line
-        )
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        match self.component.prop(key) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v),
+impl ConfigError {
+    /// An error about `c` with a message of its own.
+    pub fn invalid(c: &Component, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            context: spec::context(c),
+            message: message.into(),
         }
-    }
-
-    fn wrong(&self, key: &str, expected: &str, got: &Value) -> String {
-        format!(
-            "{}: `{key}` must be {expected}, not {}",
-            self.context(),
-            describe(got)
-        )
-    }
-
-    /// A string prop; None when absent or null.
-    pub fn string(&self, key: &str) -> Result<Option<String>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
-            Some(other) => Err(self.wrong(key, "a string", other)),
-        }
-    }
-
-    /// A string or list of strings prop (`command: "x"` or `command: ["x", "-y"]`); empty when absent.
-    pub fn string_list(&self, key: &str) -> Result<Vec<String>, String> {
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(Value::Str(s)) => Ok(vec![s.clone()]),
-            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
-            Some(Value::List(items)) => items
-                .iter()
-                .map(|v| match v {
-                    Value::Str(s) => Ok(s.clone()),
-                    Value::Secret(s) => Ok(s.expose().to_string()),
-                    Value::Unresolved(u) => Err(self.unresolved(key, &u.var)),
-                    other => Err(self.wrong(key, "a list of strings", other)),
-                })
-                .collect(),
-            Some(other) => Err(self.wrong(key, "a string or a list of strings", other)),
-        }
-    }
-
-    /// A map of strings whose values may be secrets (`env:`, `headers:`), as pairs in key order.
-    /// The values are exposed for the tool that sends them; callers never log them.
-    pub fn secret_map(&self, key: &str) -> Result<Vec<(String, String)>, String> {
-        let Some(v) = self.get(key) else {
-            return Ok(Vec::new());
-        };
-        let Some(map) = v.as_map() else {
-            return Err(self.wrong(key, "a map of strings", v));
-        };
-        map.iter()
-            .map(|(k, v)| match v {
-                Value::Str(s) => Ok((k.clone(), s.clone())),
-                Value::Secret(s) => Ok((k.clone(), s.expose().to_string())),
-                Value::Int(i) => Ok((k.clone(), i.to_string())),
-                Value::Bool(b) => Ok((k.clone(), b.to_string())),
-                Value::Unresolved(u) => Err(self.unresolved(&format!("{key}.{k}"), &u.var)),
-                other => Err(self.wrong(&format!("{key}.{k}"), "a string", other)),
-            })
-            .collect()
-    }
-
-    /// A number prop (integers accepted); None when absent or null.
-    pub fn f64(&self, key: &str) -> Result<Option<f64>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a number", v)),
-        }
-    }
-
-    /// A non-negative whole-number prop; None when absent or null.
-    pub fn u64(&self, key: &str) -> Result<Option<u64>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .and_then(|i| u64::try_from(i).ok())
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a whole number ≥ 0", v)),
-        }
-    }
-
-    /// The `api_key`; when `required` names the usual variable, a missing key is an error saying so.
-    pub fn api_key(&self, required: Option<&str>) -> Result<Option<Secret>, String> {
-        let key = match self.get("api_key") {
-            Some(Value::Secret(s)) => Some(s.clone()),
-            Some(Value::Str(s)) => Some(Secret::new(s.clone())),
-            Some(Value::Unresolved(u)) => return Err(self.unresolved("api_key", &u.var)),
-            Some(other) => return Err(self.wrong("api_key", "a string", other)),
-            None => None,
-        };
-        let key = key.filter(|k| !k.expose().trim().is_empty());
-        match (key, required) {
-            (None, Some(var)) => Err(format!(
-                "{}: `api_key` is missing or empty; write `api_key: ${var}` and set the environment variable {var}",
-                self.context()
-            )),
-            (key, _) => Ok(key),
-        }
-    }
-
-    fn unresolved(&self, key: &str, var: &str) -> String {
-        format!(
-            "{}: `{key}` comes from the environment variable {var}, which was not read; set {var} and run without --no-env",
-            self.context()
-        )
-    }
-
-    /// `base_url`, `timeout`, `idle_timeout` (seconds) and `max_retries`.
-    pub fn http(&self, default_base_url: &str) -> Result<HttpSettings, String> {
-        let base = self
-            .string("base_url")?
-            .unwrap_or_else(|| default_base_url.to_owned());
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "{}: `base_url` must start with http:// or https://, not {base:?}",
-                self.context()
-            ));
-        }
-        let mut settings = HttpSettings::new(&base);
-        if let Some(t) = self.component.timeout {
-            if t.is_zero() {
-                return Err(format!("{}: `timeout` must be above 0", self.context()));
-            }
-            settings.timeout = t;
-        }
-        settings.idle_timeout = match self.f64("idle_timeout")? {
-            Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Duration::from_secs_f64(s),
-            Some(_) => {
-                return Err(format!(
-                    "{}: `idle_timeout` must be a number of seconds above 0 (and below a day)",
-                    self.context()
-                ))
-            }
-            None => settings.idle_timeout.min(settings.timeout),
-        };
-        if let Some(n) = self.u64("max_retries")? {
-            if n > MAX_RETRIES_LIMIT {
-                return Err(format!(
-                    "{}: `max_retries` is {n}; use at most {MAX_RETRIES_LIMIT}",
-                    self.context()
-                ));
-            }
-            settings.retry.max_retries = n as u32;
-        }
-        Ok(settings)
     }
 }
 
-/// A value's type, for error messages (never its content: it may be a secret).
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Int(_) => "a whole number",
-        Value::Float(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::Secret(_) => "a secret",
-        Value::Ref(_) => "a reference",
-        Value::List(_) => "a list",
-        Value::Map(_) => "a map",
-        Value::Unresolved(_) => "an unread environment variable",
+/// The key a provider's spec must carry: an error naming `var` when absent.
+pub fn required_key(
+    c: &Component,
+    p: &ProviderSpec,
+    var: &'static str,
+) -> Result<woodwork_parser::Secret, ConfigError> {
+    p.api_key.clone().ok_or_else(|| ConfigError::MissingKey {
+        context: spec::context(c),
+        var,
+    })
+}
+
+/// `base_url`, `timeout`, `idle_timeout` (seconds) and `max_retries`, checked.
+pub fn http(c: &Component, p: &ProviderSpec) -> Result<HttpSettings, ConfigError> {
+    let context = || spec::context(c);
+    let base = &p.base_url;
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(ConfigError::BaseUrl {
+            context: context(),
+            url: base.clone(),
+        });
     }
+    let mut settings = HttpSettings::new(base);
+    if let Some(t) = c.timeout {
+        if t.is_zero() {
+            return Err(ConfigError::ZeroTimeout { context: context() });
+        }
+        settings.timeout = t;
+    }
+    settings.idle_timeout = match p.idle_timeout {
+        Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Duration::from_secs_f64(s),
+        Some(_) => return Err(ConfigError::IdleTimeout { context: context() }),
+        None => settings.idle_timeout.min(settings.timeout),
+    };
+    if let Some(n) = p.max_retries {
+        if n > MAX_RETRIES_LIMIT {
+            return Err(ConfigError::TooManyRetries {
+                context: context(),
+                n,
+            });
+        }
+        settings.retry.max_retries = n as u32;
+    }
+    Ok(settings)
 }

@@ -1,104 +1,91 @@
 //! The factory the llm component actor calls: a component declaration in, a ready client out, with
 //! configuration mistakes (missing key, wrong prop types) reported before any request is made.
+//! Every default (model, base URL, Claude's `max_tokens`) comes from the parser's schema through
+//! the typed spec; none is kept here.
 
-use super::claude::{self, ClaudeClient, ClaudeConfig};
+use super::claude::{ClaudeClient, ClaudeConfig};
 use super::hugging_face;
-use super::ollama::{self, OllamaClient, OllamaConfig};
-use super::openai::{self, OpenAiClient, OpenAiConfig};
-use super::props::Props;
+use super::ollama::{OllamaClient, OllamaConfig};
+use super::openai::{OpenAiClient, OpenAiConfig};
+use super::props::{self, ConfigError};
 use super::ChatModel;
 use std::sync::Arc;
+use woodwork_parser::schema::defaults;
+use woodwork_parser::spec::{ProviderSpec, Spec};
 use woodwork_parser::Component;
 
 /// The component types [`build_provider`] builds.
 pub const PROVIDER_TYPES: [&str; 4] = ["openai", "claude", "ollama", "hugging_face"];
 
-/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face.
+/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face; the
+/// error is the [`ConfigError`]'s message, what a failed start reports.
 pub fn build_provider(c: &Component) -> Result<Arc<dyn ChatModel>, String> {
-    let props = Props::new(c);
-    match c.type_name.as_str() {
-        "openai" => {
-            let http = props.http(openai::DEFAULT_BASE_URL)?;
+    provider(c).map_err(|e| e.to_string())
+}
+
+/// [`build_provider`] with its typed error.
+pub fn provider(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
+    let client = |e: String| ConfigError::invalid(c, e);
+    match c.spec()? {
+        Spec::OpenAi(p) => {
+            let http = props::http(c, &p)?;
             // OpenAI itself needs a key; local compatible servers usually do not.
             let needs_key = http.base_url.contains("api.openai.com");
-            let config = openai_config(&props, c, http, needs_key.then_some("OPENAI_API_KEY"))?;
-            Ok(Arc::new(
-                OpenAiClient::new(config).map_err(|e| in_context(&props, e))?,
-            ))
+            let config = openai_config(c, &p, http, needs_key.then_some("OPENAI_API_KEY"))?;
+            Ok(Arc::new(OpenAiClient::new(config).map_err(client)?))
         }
-        "hugging_face" => {
-            let http = props.http(hugging_face::DEFAULT_BASE_URL)?;
-            let mut config = openai_config(&props, c, http, Some(hugging_face::KEY_VARIABLE))?;
-            if props.string("model")?.is_none() {
-                config.model = hugging_face::DEFAULT_MODEL.to_owned();
-            }
-            Ok(Arc::new(
-                OpenAiClient::new(config).map_err(|e| in_context(&props, e))?,
-            ))
+        Spec::HuggingFace(p) => {
+            let http = props::http(c, &p)?;
+            let config = openai_config(c, &p, http, Some(hugging_face::KEY_VARIABLE))?;
+            Ok(Arc::new(OpenAiClient::new(config).map_err(client)?))
         }
-        "claude" => {
+        Spec::Claude(p) => {
             let config = ClaudeConfig {
-                model: props
-                    .string("model")?
-                    .unwrap_or_else(|| claude::DEFAULT_MODEL.to_owned()),
-                api_key: props
-                    .api_key(Some("ANTHROPIC_API_KEY"))?
-                    .ok_or_else(|| in_context(&props, "`api_key` is missing".into()))?,
-                max_tokens: props
-                    .u64("max_tokens")?
-                    .unwrap_or(claude::DEFAULT_MAX_TOKENS),
-                temperature: props.f64("temperature")?,
-                http: props.http(claude::DEFAULT_BASE_URL)?,
+                model: p.model.clone().unwrap_or_default(),
+                api_key: props::required_key(c, &p, "ANTHROPIC_API_KEY")?,
+                max_tokens: p.max_tokens.unwrap_or(defaults::CLAUDE_MAX_TOKENS as u64),
+                temperature: p.temperature,
+                http: props::http(c, &p)?,
             };
-            Ok(Arc::new(
-                ClaudeClient::new(config).map_err(|e| in_context(&props, e))?,
-            ))
+            Ok(Arc::new(ClaudeClient::new(config).map_err(client)?))
         }
-        "ollama" => {
-            let model = props.string("model")?.ok_or_else(|| {
-                in_context(
-                    &props,
-                    "`model` is required (the name of a pulled model, e.g. model: \"llama3.2\")"
-                        .into(),
-                )
+        Spec::Ollama(p) => {
+            let model = p.model.clone().ok_or_else(|| ConfigError::MissingModel {
+                context: woodwork_parser::spec::context(c),
             })?;
             let config = OllamaConfig {
                 model,
-                api_key: props.api_key(None)?,
-                temperature: props.f64("temperature")?,
-                max_tokens: props.u64("max_tokens")?,
-                http: props.http(ollama::DEFAULT_BASE_URL)?,
+                api_key: p.api_key.clone(),
+                temperature: p.temperature,
+                max_tokens: p.max_tokens,
+                http: props::http(c, &p)?,
             };
-            Ok(Arc::new(
-                OllamaClient::new(config).map_err(|e| in_context(&props, e))?,
-            ))
+            Ok(Arc::new(OllamaClient::new(config).map_err(client)?))
         }
-        other => Err(format!(
-            "{}: llm type `{other}` is not a provider client; provider types are {}",
-            props.context(),
-            PROVIDER_TYPES.join(", ")
-        )),
+        _ => Err(ConfigError::NotAProvider {
+            context: woodwork_parser::spec::context(c),
+            type_name: c.type_name.clone(),
+            known: PROVIDER_TYPES.join(", "),
+        }),
     }
 }
 
 fn openai_config(
-    props: &Props<'_>,
     c: &Component,
+    p: &ProviderSpec,
     http: super::http::HttpSettings,
-    key_variable: Option<&str>,
-) -> Result<OpenAiConfig, String> {
+    key_variable: Option<&'static str>,
+) -> Result<OpenAiConfig, ConfigError> {
+    let api_key = match key_variable {
+        Some(var) => Some(props::required_key(c, p, var)?),
+        None => p.api_key.clone(),
+    };
     Ok(OpenAiConfig {
         type_name: c.type_name.clone(),
-        model: props
-            .string("model")?
-            .unwrap_or_else(|| openai::DEFAULT_MODEL.to_owned()),
-        api_key: props.api_key(key_variable)?,
-        temperature: props.f64("temperature")?,
-        max_tokens: props.u64("max_tokens")?,
+        model: p.model.clone().unwrap_or_default(),
+        api_key,
+        temperature: p.temperature,
+        max_tokens: p.max_tokens,
         http,
     })
-}
-
-fn in_context(props: &Props<'_>, message: String) -> String {
-    format!("{}: {message}", props.context())
 }

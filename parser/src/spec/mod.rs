@@ -1,0 +1,84 @@
+//! Typed per-type specs: what each (kind, type) a runtime builds from means, read once from the
+//! type-checked props with the schema's defaults applied, secrets kept as [`Secret`]s and
+//! references as names. The runtime reads these fields instead of looking props up by string, so
+//! a key's name, type and default live in the schema alone.
+//!
+//! A spec is derived from a [`Component`] on demand ([`Component::spec`]) rather than stored in
+//! it: hand-built configs (tests, benches, synthesized components) set props directly, and the
+//! spec of those must follow the same rules.
+//!
+//! [`Secret`]: crate::model::Secret
+
+mod agent;
+mod knowledge;
+mod llm;
+mod memory;
+mod read;
+mod tools;
+
+pub use agent::AgentSpec;
+pub use knowledge::{ChromaSpec, TextFileSpec};
+pub use llm::{MockSpec, ProviderSpec};
+pub use memory::ShortTermSpec;
+pub use read::{context, SecretPairs, SpecError};
+pub use tools::{FunctionsSpec, McpSpec, WebSpec};
+
+use crate::model::{Component, Kind};
+use read::Reader;
+
+/// The typed config of one component, by (kind, type).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Spec {
+    OpenAi(ProviderSpec),
+    Claude(ProviderSpec),
+    Ollama(ProviderSpec),
+    HuggingFace(ProviderSpec),
+    Mock(MockSpec),
+    Agent(AgentSpec),
+    ShortTermMemory(ShortTermSpec),
+    TextFile(TextFileSpec),
+    Chroma(ChromaSpec),
+    ApiFunctions(FunctionsSpec),
+    ApiWeb(WebSpec),
+    Mcp(McpSpec),
+    /// Types whose whole config is in the common keys (inputs, outputs, `vm server`) or that no
+    /// runtime part reads yet.
+    Other,
+}
+
+impl Spec {
+    /// The spec of `c`; an error only when a prop has the wrong type or is an unread `$VAR`.
+    pub fn of(c: &Component) -> Result<Spec, SpecError> {
+        let r = Reader::new(c);
+        Ok(match (c.kind, c.type_name.as_str()) {
+            (Kind::Llm, "openai") => Spec::OpenAi(ProviderSpec::read(&r)?),
+            (Kind::Llm, "claude") => Spec::Claude(ProviderSpec::read(&r)?),
+            (Kind::Llm, "ollama") => Spec::Ollama(ProviderSpec::read(&r)?),
+            (Kind::Llm, "hugging_face") => Spec::HuggingFace(ProviderSpec::read(&r)?),
+            (Kind::Llm, "mock") => Spec::Mock(MockSpec::read(&r)),
+            (Kind::Agent, "llm") => Spec::Agent(AgentSpec::read(&r)?),
+            (Kind::Memory, "short_term") => Spec::ShortTermMemory(ShortTermSpec::read(&r)?),
+            (Kind::KnowledgeBase, "text_file") => Spec::TextFile(TextFileSpec::read(&r)?),
+            (Kind::KnowledgeBase, "chroma") => Spec::Chroma(ChromaSpec::read(&r)?),
+            (Kind::Api, "functions") => Spec::ApiFunctions(FunctionsSpec::read(&r)?),
+            (Kind::Api, "web") => Spec::ApiWeb(WebSpec::read(&r)?),
+            (Kind::Mcp, "server") => Spec::Mcp(McpSpec::read(&r)?),
+            _ => Spec::Other,
+        })
+    }
+
+    /// The provider spec of an `llm openai | claude | ollama | hugging_face`.
+    pub fn provider(&self) -> Option<&ProviderSpec> {
+        match self {
+            Spec::OpenAi(p) | Spec::Claude(p) | Spec::Ollama(p) | Spec::HuggingFace(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Component {
+    /// This component's typed spec (see [`Spec::of`]).
+    pub fn spec(&self) -> Result<Spec, SpecError> {
+        Spec::of(self)
+    }
+}

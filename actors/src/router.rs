@@ -1,7 +1,6 @@
 //! Routing (DESIGN.md §4): the table from `to:` (explicit and inferred routes), resolved at start to
 //! component queues. A hop is one bus send; a component with no outgoing route ends its branch and
-//! its output goes back to the request's origin; several targets fan out. The [`RouterActor`]
-//! accepts routed messages from outside the component actors (replay, remote bus consumers).
+//! its output goes back to the request's origin; several targets fan out.
 
 use crate::bus::{Address, MessageBus, SendError};
 use crate::component::work::Produced;
@@ -189,33 +188,5 @@ impl Router {
     pub fn send_counted(&self, to: Address, mut env: Envelope, latch: &Arc<Latch>) {
         env.reply = Some(ReplyTo::Latch(latch.clone()));
         self.deliver(to.0, env);
-    }
-}
-
-/// Routes an envelope from outside the component actors.
-pub struct Route {
-    pub to: usize,
-    pub env: Envelope,
-}
-
-impl actix::Message for Route {
-    type Result = ();
-}
-
-/// The router actor: the supervised entry point for routed messages that do not come from a
-/// component actor (replays, a broker bus consumer).
-pub struct RouterActor {
-    pub services: Arc<crate::services::Services>,
-}
-
-impl actix::Actor for RouterActor {
-    type Context = actix::Context<Self>;
-}
-
-impl actix::Handler<Route> for RouterActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Route, _: &mut Self::Context) {
-        self.services.router.deliver(msg.to, msg.env);
     }
 }

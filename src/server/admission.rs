@@ -9,7 +9,7 @@
 //! through its own breaker, the entry's.
 
 use woodwork_parser::Kind;
-use woodwork_runtime::component::actor::breaker_changed;
+use woodwork_runtime::component::actor::admit;
 use woodwork_runtime::component::cell::ComponentCell;
 use woodwork_runtime::{BreakerState, Runtime, RuntimeError};
 
@@ -59,15 +59,5 @@ fn refuse_if_open(runtime: &Runtime, cell: &ComponentCell) -> Result<(), Runtime
     if cell.breaker.state() != BreakerState::Open {
         return Ok(());
     }
-    match cell.breaker.allow() {
-        Ok(Some(t)) => {
-            breaker_changed(runtime.bus().as_ref(), cell, t);
-            Ok(())
-        }
-        Ok(None) => Ok(()),
-        Err(retry_after) => Err(RuntimeError::Unavailable {
-            component: cell.name.to_string(),
-            retry_after,
-        }),
-    }
+    admit(runtime.bus().as_ref(), cell).map_err(RuntimeError::from)
 }

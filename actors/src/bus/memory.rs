@@ -3,11 +3,10 @@
 //! `send_timeout` when full, and the slot is released when the component finished the message.
 
 use super::dlq::{DeadLetter, DeadLetterPage, DeadLetterQueue, DeadLetterReason, DlqLimits};
-use super::{Address, MessageBus, SendError};
-use crate::component::{ComponentCell, Deliver};
+use super::{Address, Mailbox, MessageBus, SendError};
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;
-use crate::types::{BusStats, ComponentState};
+use crate::types::BusStats;
 use futures_util::future::BoxFuture;
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -32,7 +31,7 @@ struct Counters {
 
 /// The default bus.
 pub struct InMemoryBus {
-    cells: OnceLock<Arc<[Arc<ComponentCell>]>>,
+    cells: OnceLock<Arc<[Arc<dyn Mailbox>]>>,
     names: OnceLock<HashMap<String, usize>>,
     send_timeout: Duration,
     dlq: Arc<DeadLetterQueue>,
@@ -56,64 +55,29 @@ impl InMemoryBus {
         }
     }
 
-    /// Attaches the component queues (once, at start).
-    pub(crate) fn attach(&self, cells: Arc<[Arc<ComponentCell>]>) {
+    /// Attaches the component queues (once, at start), in address order.
+    pub(crate) fn attach(&self, cells: Arc<[Arc<dyn Mailbox>]>) {
         let names = cells
             .iter()
-            .map(|c| (c.name.to_string(), c.index))
+            .enumerate()
+            .map(|(index, c)| (c.name().to_string(), index))
             .collect();
         let _ = self.names.set(names);
         let _ = self.cells.set(cells);
     }
 
-    fn cell(&self, to: Address) -> Option<&Arc<ComponentCell>> {
+    fn cell(&self, to: Address) -> Option<&Arc<dyn Mailbox>> {
         self.cells.get().and_then(|c| c.get(to.0))
     }
 
-    /// Checks the destination is accepting; `Err` carries the error to reply with.
-    fn admit(&self, cell: &ComponentCell) -> Result<(), RuntimeError> {
-        match cell.state() {
-            ComponentState::Failed | ComponentState::Terminated => {
-                return Err(RuntimeError::ComponentFailed {
-                    component: cell.name.to_string(),
-                    message: format!(
-                        "component is {} ({})",
-                        cell.state().as_str(),
-                        cell.last_failure().unwrap_or_else(|| "stopped".to_string())
-                    ),
-                })
-            }
-            _ => {}
+    /// Checks the destination is accepting; `Err` carries the error to reply with. A refusal by
+    /// an open breaker is counted (`rejected_unavailable`).
+    fn admit(&self, cell: &dyn Mailbox) -> Result<(), RuntimeError> {
+        let admitted = cell.admit(self);
+        if let Err(RuntimeError::Unavailable { .. }) = &admitted {
+            self.counters.unavailable.fetch_add(1, Ordering::Relaxed);
         }
-        match cell.breaker.allow() {
-            Ok(Some(t)) => {
-                crate::component::actor::breaker_changed(self, cell, t);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(retry_after) => {
-                self.counters.unavailable.fetch_add(1, Ordering::Relaxed);
-                Err(RuntimeError::Unavailable {
-                    component: cell.name.to_string(),
-                    retry_after,
-                })
-            }
-        }
-    }
-
-    fn deliver(cell: &ComponentCell, env: Envelope, permit: super::slots::Slot) {
-        if let Some(addr) = cell.addr.get() {
-            addr.do_send(Deliver {
-                env,
-                permit: Some(permit),
-                piped: false,
-            });
-        } else if let Some(reply) = &env.reply {
-            reply.fail(RuntimeError::ComponentFailed {
-                component: cell.name.to_string(),
-                message: "component is not started".into(),
-            });
-        }
+        admitted
     }
 }
 
@@ -130,13 +94,13 @@ impl MessageBus for InMemoryBus {
                 env,
             ));
         };
-        if let Err(e) = self.admit(cell) {
+        if let Err(e) = self.admit(&**cell) {
             return Err(SendError::Refused(e, env));
         }
-        match cell.try_permit() {
+        match cell.try_slot() {
             Some(permit) => {
                 self.counters.sent.fetch_add(1, Ordering::Relaxed);
-                Self::deliver(cell, env, permit);
+                cell.deliver(env, permit);
                 Ok(())
             }
             None => Err(SendError::Full(env)),
@@ -161,10 +125,10 @@ impl MessageBus for InMemoryBus {
         let bound = self.send_timeout;
         let counters = self.counters.clone();
         Box::pin(async move {
-            match tokio::time::timeout(bound, cell.permit()).await {
+            match tokio::time::timeout(bound, cell.wait_slot()).await {
                 Ok(Some(permit)) => {
                     counters.sent.fetch_add(1, Ordering::Relaxed);
-                    InMemoryBus::deliver(&cell, env, permit);
+                    cell.deliver(env, permit);
                     Ok(())
                 }
                 _ => {
@@ -190,14 +154,14 @@ impl MessageBus for InMemoryBus {
         let dlq = self.dlq.clone();
         actix_rt::spawn(async move {
             tokio::time::sleep(delay).await;
-            match tokio::time::timeout(bound, cell.permit()).await {
-                Ok(Some(permit)) => InMemoryBus::deliver(&cell, env, permit),
+            match tokio::time::timeout(bound, cell.wait_slot()).await {
+                Ok(Some(permit)) => cell.deliver(env, permit),
                 _ => {
                     counters.overloaded.fetch_add(1, Ordering::Relaxed);
                     let reply = env.reply.clone();
                     let message = format!(
                         "no room in `{}`'s mailbox for a retry within {} ms",
-                        cell.name,
+                        cell.name(),
                         bound.as_millis()
                     );
                     store(&dlq, &counters, env, DeadLetterReason::MailboxFull, message);
@@ -280,7 +244,7 @@ impl MessageBus for InMemoryBus {
         let delivered = self
             .cells
             .get()
-            .map(|cells| cells.iter().map(|c| c.status().processed).sum())
+            .map(|cells| cells.iter().map(|c| c.processed()).sum())
             .unwrap_or(0);
         BusStats {
             sent: c.sent.load(Ordering::Relaxed),

@@ -23,6 +23,31 @@ pub use retry::backoff;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Address(pub usize);
 
+/// A component queue as the in-memory bus sees it. The bus delivers through this and never
+/// reaches into the component module (the component actor implements it), so bus and
+/// components do not depend on each other in both directions.
+pub trait Mailbox: Send + Sync + 'static {
+    /// The component's name (addresses and messages).
+    fn name(&self) -> &str;
+
+    /// Whether the destination accepts a message now (not failed or stopped, breaker closed or
+    /// granting a trial); `Err` carries the error to reply with. `bus` is where a breaker
+    /// transition found on the way is published.
+    fn admit(&self, bus: &dyn MessageBus) -> Result<(), RuntimeError>;
+
+    /// A mailbox slot without waiting, if one is free.
+    fn try_slot(&self) -> Option<slots::Slot>;
+
+    /// Waits for a mailbox slot (the caller bounds the wait).
+    fn wait_slot(&self) -> BoxFuture<'_, Option<slots::Slot>>;
+
+    /// Hands `env` to the component, holding `slot` until it is handled.
+    fn deliver(&self, env: Envelope, slot: slots::Slot);
+
+    /// Messages the component finished (the bus's `delivered` figure).
+    fn processed(&self) -> u64;
+}
+
 /// Why a send did not go through at once.
 #[derive(Debug)]
 pub enum SendError {

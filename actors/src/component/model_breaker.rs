@@ -4,7 +4,7 @@
 //! `failed` count and `last_failure`, so `/components` shows why the llm fails even when only
 //! agents call it.
 
-use super::actor::breaker_changed;
+use super::actor::{admit, breaker_changed};
 use super::cell::ComponentCell;
 use super::work::{model_error_trips_breaker, Failure};
 use crate::bus::MessageBus;
@@ -18,16 +18,7 @@ pub async fn through_breaker(
     bus: &dyn MessageBus,
     call: impl Future<Output = Result<ChatResponse, ModelError>>,
 ) -> Result<ChatResponse, Failure> {
-    match cell.breaker.allow() {
-        Ok(Some(t)) => breaker_changed(bus, cell, t),
-        Ok(None) => {}
-        Err(retry_after) => {
-            return Err(Failure::Unavailable {
-                component: cell.name.to_string(),
-                retry_after,
-            })
-        }
-    }
+    admit(bus, cell)?;
     let result = call.await;
     let transition = match &result {
         Ok(_) => cell.breaker.on_success(),

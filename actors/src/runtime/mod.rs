@@ -1,0 +1,240 @@
+//! The `Runtime` facade the server and CLI use: start from a checked config, send inputs and await
+//! results or event streams, inspect health, components, sessions and the DLQ, shut down gracefully.
+
+mod request;
+mod shutdown;
+mod startup;
+
+pub use request::{EventStream, EVENT_STREAM_CAPACITY};
+
+use crate::bus::MessageBus;
+use crate::envelope::{now_unix, Envelope, EventType};
+use crate::error::RuntimeError;
+use crate::router::Router;
+use crate::services::Services;
+use crate::session::SessionManager;
+use crate::supervisor::RootSupervisor;
+use crate::types::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Tunables of one runtime.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Messages a component's mailbox holds.
+    pub mailbox_capacity: usize,
+    /// How long a send waits for mailbox space before `Overloaded`.
+    pub send_timeout: Duration,
+    /// Idle sessions are evicted after this.
+    pub session_ttl: Duration,
+    pub max_sessions: usize,
+    /// Turns that may wait per busy session (`enqueue`).
+    pub session_queue_limit: usize,
+    /// Bytes of conversation memory all sessions keep together: past it the least recently
+    /// active idle sessions holding memory are evicted, so sessions x window cannot grow without
+    /// bound.
+    pub session_memory_budget: usize,
+    /// Most dead letters kept.
+    pub dlq_capacity: usize,
+    /// Most bytes of dead letters kept (payloads and messages): large payloads reach memory
+    /// limits long before the count does.
+    pub dlq_max_bytes: usize,
+    /// Per child, at shutdown.
+    pub shutdown_timeout: Duration,
+    /// For requests that give none.
+    pub default_deadline: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            mailbox_capacity: 1024,
+            send_timeout: Duration::from_secs(2),
+            session_ttl: Duration::from_secs(3600),
+            max_sessions: 100_000,
+            session_queue_limit: 64,
+            session_memory_budget: crate::session::DEFAULT_MEMORY_BUDGET,
+            dlq_capacity: 10_000,
+            dlq_max_bytes: 64 * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(5),
+            default_deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+struct Inner {
+    services: Arc<Services>,
+    root: actix::Addr<RootSupervisor>,
+    session_manager: actix::Addr<SessionManager>,
+    accepting: AtomicBool,
+    active: AtomicUsize,
+    idle: Notify,
+    started: Instant,
+}
+
+/// A running system. Cheap to clone, `Send + Sync`: use it from any actix-web worker.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+fn session_event(bus: &Arc<dyn MessageBus>, event: EventType, id: &str) {
+    if bus.has_subscribers() {
+        let env = Envelope::new(
+            Arc::from(id),
+            event,
+            Arc::new(serde_json::json!({ "session_id": id, "timestamp": now_unix() })),
+            Arc::from("sessions"),
+        );
+        bus.publish(&env);
+    }
+}
+impl Runtime {
+    fn services(&self) -> &Arc<Services> {
+        &self.inner.services
+    }
+
+    /// The router (request/reply to a component, bulk sends); for tools, tests and benchmarks.
+    pub fn router(&self) -> &Router {
+        &self.inner.services.router
+    }
+
+    /// The bus (subscribe to events, stats).
+    pub fn bus(&self) -> &Arc<dyn MessageBus> {
+        &self.inner.services.bus
+    }
+
+    /// Overall health: unhealthy when a component failed (escalated) or was terminated while
+    /// running; degraded when a breaker is not closed or a component is restarting.
+    pub fn health(&self) -> HealthReport {
+        let mut components = BTreeMap::new();
+        let mut status = HealthStatus::Healthy;
+        let running = self.inner.accepting.load(Ordering::Acquire);
+        for cell in self.router().cells().iter() {
+            let state = cell.reported_state();
+            let breaker = cell.breaker_state();
+            if state == ComponentState::Failed || (running && state == ComponentState::Terminated) {
+                status = HealthStatus::Unhealthy;
+            } else if (breaker != BreakerState::Closed
+                || state == ComponentState::Unavailable
+                || (running && state == ComponentState::Initializing))
+                && status == HealthStatus::Healthy
+            {
+                status = HealthStatus::Degraded;
+            }
+            components.insert(
+                cell.name.to_string(),
+                ComponentHealth {
+                    state,
+                    breaker,
+                    restarts: cell.restarts(),
+                },
+            );
+        }
+        HealthReport {
+            status,
+            components,
+            bus: self.bus().stats(),
+            uptime_s: self.inner.started.elapsed().as_secs(),
+        }
+    }
+
+    /// Every component, in start order.
+    pub fn components(&self) -> Vec<ComponentStatus> {
+        self.router().cells().iter().map(|c| c.status()).collect()
+    }
+
+    pub fn component(&self, name: &str) -> Option<ComponentStatus> {
+        self.router().lookup(name).map(|c| c.status())
+    }
+
+    pub fn session(&self, id: &str) -> Option<SessionInfo> {
+        self.services().sessions.info(id)
+    }
+
+    /// A session's conversation memory (bounded; what agents see as history).
+    pub fn session_history(&self, id: &str) -> Vec<crate::llm::ChatMessage> {
+        self.services().sessions.history(id)
+    }
+
+    /// Ends a session: a turn running in it is cancelled (its caller gets an error), its memory
+    /// is dropped, and a later input with the same id starts a new session. True if it existed.
+    pub async fn end_session(&self, id: &str) -> bool {
+        let existed = self.services().sessions.remove(id);
+        if existed {
+            session_event(self.bus(), EventType::SessionEnded, id);
+            metrics::gauge!("woodwork_sessions_active").set(self.services().sessions.len() as f64);
+        }
+        existed
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.services().sessions.len()
+    }
+
+    /// Conversation bytes all sessions keep (bounded by `session_memory_budget`).
+    pub fn session_memory_bytes(&self) -> usize {
+        self.services().sessions.memory_bytes()
+    }
+
+    /// Evicts idle sessions now (the session manager also does it on its own schedule).
+    pub async fn evict_idle_sessions(&self) -> usize {
+        self.inner
+            .session_manager
+            .send(crate::session::EvictIdle)
+            .await
+            .unwrap_or(0)
+    }
+
+    /// Every dead letter, oldest first (a copy of the whole queue: `dead_letter_page` for HTTP).
+    pub fn dead_letters(&self) -> Vec<DeadLetter> {
+        self.bus().dead_letters()
+    }
+
+    /// At most `limit` dead letters after the cursor `after` (a letter's `seq`), oldest first.
+    pub fn dead_letter_page(&self, after: Option<u64>, limit: usize) -> crate::bus::DeadLetterPage {
+        self.bus().dead_letter_page(after, limit)
+    }
+
+    /// One dead letter, left in the queue.
+    pub fn dead_letter(&self, id: &str) -> Option<DeadLetter> {
+        self.bus().dead_letter_by_id(id)
+    }
+
+    /// Re-runs a dead letter from the component it was addressed to, in its session, with a fresh
+    /// retry budget and TTL. The letter leaves the queue (it returns if it fails again).
+    pub async fn replay(&self, dead_letter_id: &str) -> Result<InputResponse, RuntimeError> {
+        let letter = self.bus().take_dead_letter(dead_letter_id).ok_or_else(|| {
+            RuntimeError::Invalid(format!(
+                "no dead letter `{dead_letter_id}`; GET /dlq lists them"
+            ))
+        })?;
+        let target = letter
+            .envelope
+            .target
+            .as_deref()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                RuntimeError::Invalid("the dead letter has no target component".into())
+            })?;
+        self.bus().count_replay();
+        let req = InputRequest {
+            component: target,
+            input: (*letter.envelope.payload).clone(),
+            inputs: serde_json::Map::new(),
+            session_id: Some(letter.envelope.session_id.to_string()),
+            deadline: None,
+            trace_id: letter.envelope.trace_id.as_deref().map(str::to_string),
+        };
+        self.send(req).await
+    }
+
+    /// True until `shutdown` was called.
+    pub fn is_accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::Acquire)
+    }
+}

@@ -210,10 +210,11 @@ in = input command_line { to: bot }
         !memory[0].contains("old"),
         "the deleted session's turn wrote into the new session: {memory:?}"
     );
-    // The deleted session's turn was cancelled at the DELETE, not answered.
-    assert_eq!(old_status, 502, "{old_error:?}");
+    // The deleted session's turn was cancelled at the DELETE, not answered: a cancellation (409
+    // `session_ended`), not a component failure.
+    assert_eq!(old_status, 409, "{old_error:?}");
     let (code, message) = old_error.unwrap();
-    assert_eq!(code, "component_failed");
+    assert_eq!(code, "session_ended");
     assert!(message.contains("ended"), "{message}");
     let info: Value = server.get("/sessions/d-1").await.json().await.unwrap();
     assert_eq!(info["turns"], 2);

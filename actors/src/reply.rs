@@ -2,13 +2,14 @@
 //! direct request/reply (an agent calling a tool), or a counting latch (benchmarks, bulk sends).
 
 use crate::envelope::Envelope;
-use crate::error::RuntimeError;
+use crate::error::{CancelReason, RuntimeError};
 use crate::types::{ComponentOutput, InputResponse, RuntimeEvent};
 use parking_lot::Mutex;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
 
 /// The reply channel an envelope carries (not serialised; a broker bus maps it by correlation id).
 #[derive(Clone)]
@@ -80,8 +81,8 @@ pub struct Turn {
     /// its provider I/O there, so each token goes from the provider's socket to the caller's
     /// socket without a wake-up of another thread (see `component::stream`).
     pub(crate) origin: Option<(actix_rt::ArbiterHandle, std::thread::ThreadId)>,
-    cancelled: AtomicBool,
-    cancel: Notify,
+    /// Fired once when the turn is cancelled; model calls and tools select on it.
+    cancel: CancellationToken,
 }
 
 impl Turn {
@@ -108,8 +109,7 @@ impl Turn {
                 .and_then(|_| actix_rt::Arbiter::try_current())
                 .map(|a| (a, std::thread::current().id())),
             events,
-            cancelled: AtomicBool::new(false),
-            cancel: Notify::new(),
+            cancel: CancellationToken::new(),
         });
         (turn, rx)
     }
@@ -161,34 +161,24 @@ impl Turn {
 
     /// Cancels the turn: its model calls stop at their next await.
     pub fn cancel(&self) {
-        self.cancel_with(RuntimeError::Invalid(
-            "request cancelled by the caller".into(),
-        ));
+        self.cancel_with(RuntimeError::Cancelled(CancelReason::Caller));
     }
 
     /// Cancels the turn and answers its caller with `err` (when the turn was stopped by someone
     /// else than its caller, e.g. its session was ended, the caller is still listening).
     pub fn cancel_with(&self, err: RuntimeError) {
-        self.cancelled.store(true, Ordering::Release);
-        self.cancel.notify_waiters();
+        self.cancel.cancel();
         self.finish(Err(err));
     }
 
+    /// Whether the turn was cancelled, so work not yet started is skipped.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
+        self.cancel.is_cancelled()
     }
 
     /// Resolves once the turn is cancelled.
     pub async fn cancelled(&self) {
-        loop {
-            let notified = self.cancel.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
+        self.cancel.cancelled().await
     }
 
     /// Sends an event to the caller's stream, if it asked for one. Never blocks: a full stream

@@ -22,7 +22,7 @@ pub use id::MAX_SESSION_ID;
 pub use manager::{EvictIdle, SessionManager};
 
 use crate::envelope::now_unix;
-use crate::error::RuntimeError;
+use crate::error::{CancelReason, RuntimeError};
 use crate::llm::ChatMessage;
 use crate::memory::{MemoryLimits, MemoryWindow};
 use crate::reply::Turn;
@@ -387,12 +387,11 @@ impl SessionTable {
             return false;
         };
         if let Some(r) = s.running.take() {
-            r.turn.cancel_with(RuntimeError::ComponentFailed {
-                component: r.component.to_string(),
-                message: format!(
-                    "session `{id}` was ended while this turn ran; its answer is not kept"
-                ),
-            });
+            r.turn
+                .cancel_with(RuntimeError::Cancelled(CancelReason::SessionEnded {
+                    session_id: id.to_string(),
+                    component: r.component.to_string(),
+                }));
         }
         true
     }

@@ -66,9 +66,21 @@ pub enum RuntimeEvent {
     Failed(RuntimeError),
 }
 
-/// Lifecycle of a component actor (DESIGN.md §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Lifecycle of a component actor (DESIGN.md §4). The strum names are the serde names.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::FromRepr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[repr(u8)]
 pub enum ComponentState {
     Initializing,
     Ready,
@@ -84,38 +96,32 @@ pub enum ComponentState {
 }
 
 impl ComponentState {
+    /// The name `/components`, `/health` and events show (the serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ComponentState::Initializing => "initializing",
-            ComponentState::Ready => "ready",
-            ComponentState::Active => "active",
-            ComponentState::Failed => "failed",
-            ComponentState::ShuttingDown => "shutting_down",
-            ComponentState::Terminated => "terminated",
-            ComponentState::Unavailable => "unavailable",
-            ComponentState::Inactive => "inactive",
-        }
+        self.into()
     }
 
+    /// An actor's own state back from its atomic cell; anything that is not one reads as
+    /// `Terminated` (the reported-only states are never stored).
     pub(crate) fn from_u8(v: u8) -> ComponentState {
-        match v {
-            0 => ComponentState::Initializing,
-            1 => ComponentState::Ready,
-            2 => ComponentState::Active,
-            3 => ComponentState::Failed,
-            4 => ComponentState::ShuttingDown,
-            _ => ComponentState::Terminated,
+        match ComponentState::from_repr(v) {
+            Some(ComponentState::Unavailable | ComponentState::Inactive) | None => {
+                ComponentState::Terminated
+            }
+            Some(state) => state,
         }
     }
 
+    /// The state as stored in an actor's atomic cell.
     pub(crate) fn to_u8(self) -> u8 {
         self as u8
     }
 }
 
-/// Circuit breaker position (DESIGN.md §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Circuit breaker position (DESIGN.md §4). The strum names are the serde names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum BreakerState {
     Closed,
     HalfOpen,
@@ -123,12 +129,9 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
+    /// The name `/components`, `/health` and breaker events show (the serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::HalfOpen => "half_open",
-            BreakerState::Open => "open",
-        }
+        self.into()
     }
 
     /// The `woodwork_breaker_state` gauge value.
@@ -219,3 +222,53 @@ pub struct SessionInfo {
 
 /// A message that could not be delivered (defined with the queue that bounds it).
 pub use crate::bus::dlq::{DeadLetter, DeadLetterReason};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strum_names_are_the_serde_names() {
+        use ComponentState as C;
+        for s in [
+            C::Initializing,
+            C::Ready,
+            C::Active,
+            C::Failed,
+            C::ShuttingDown,
+            C::Terminated,
+            C::Unavailable,
+            C::Inactive,
+        ] {
+            assert_eq!(serde_json::json!(s), s.as_str());
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        for b in [
+            BreakerState::Closed,
+            BreakerState::HalfOpen,
+            BreakerState::Open,
+        ] {
+            assert_eq!(serde_json::json!(b), b.as_str());
+        }
+        assert_eq!(BreakerState::HalfOpen.as_str(), "half_open");
+        assert_eq!(C::ShuttingDown.as_str(), "shutting_down");
+    }
+
+    #[test]
+    fn stored_states_round_trip_and_the_rest_read_as_terminated() {
+        use ComponentState as C;
+        for s in [
+            C::Initializing,
+            C::Ready,
+            C::Active,
+            C::Failed,
+            C::ShuttingDown,
+            C::Terminated,
+        ] {
+            assert_eq!(C::from_u8(s.to_u8()), s);
+        }
+        for v in [C::Unavailable as u8, C::Inactive as u8, 200] {
+            assert_eq!(C::from_u8(v), C::Terminated);
+        }
+    }
+}

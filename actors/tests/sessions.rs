@@ -375,7 +375,7 @@ async fn ending_a_session_mid_turn_cancels_the_turn_and_keeps_its_answer_out_of_
         .collect();
     assert_eq!(history, ["new question", "new answer"]);
     let e = old.expect_err("the ended session's turn was cancelled");
-    assert_eq!(e.code(), "component_failed");
+    assert_eq!(e.code(), "session_ended");
     assert!(e.to_string().contains("ended"), "{e}");
     assert_eq!(rt.session("s").unwrap().turns, 1);
 }

@@ -1,59 +1,41 @@
-//! A small line diff for `fmt --check`: shows what formatting would change.
+//! A line diff for `fmt --check`: shows what formatting would change (computed by `similar`).
 
-/// Above this many line pairs the diff falls back to old/new listings (bounded memory).
-const MAX_CELLS: usize = 4_000_000;
+use similar::{Algorithm, ChangeTag, TextDiff};
+use std::time::Duration;
 
-/// A unified-style diff (`-` old, `+` new, two lines of context) of two texts.
+/// Lines of unchanged context shown around each change.
+const CONTEXT: usize = 2;
+
+/// A huge file still gets a (less minimal) diff in bounded time instead of stalling the check.
+const DIFF_DEADLINE: Duration = Duration::from_secs(2);
+
+/// A unified-style diff (`-` old, `+` new, two lines of context) of two texts; a `@@ line N @@`
+/// header (N: the line in the old text) marks where unchanged lines were skipped.
 pub fn unified(old: &str, new: &str, name: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     let mut out = format!("--- {name}\n+++ {name} (formatted)\n");
-    if a.len().saturating_mul(b.len()) > MAX_CELLS {
-        out.push_str("(file too large for a line diff; run `woodwork-actors fmt` to rewrite it)\n");
-        return out;
-    }
-    // LCS table, then a walk that emits kept/removed/added lines.
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![0u32; (n + 1) * (m + 1)];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * (m + 1) + j] = if a[i] == b[j] {
-                lcs[(i + 1) * (m + 1) + j + 1] + 1
-            } else {
-                lcs[(i + 1) * (m + 1) + j].max(lcs[i * (m + 1) + j + 1])
-            };
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(DIFF_DEADLINE)
+        .diff_slices(&a, &b);
+    for group in diff.grouped_ops(CONTEXT) {
+        let Some(first) = group.first() else { continue };
+        let (old_start, new_start) = (first.old_range().start, first.new_range().start);
+        if old_start > 0 || new_start > 0 {
+            out.push_str(&format!("@@ line {} @@\n", old_start + 1));
         }
-    }
-    let mut ops: Vec<(char, &str, usize)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            ops.push((' ', a[i], i + 1));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1]) {
-            ops.push(('-', a[i], i + 1));
-            i += 1;
-        } else {
-            ops.push(('+', b[j], i + 1));
-            j += 1;
-        }
-    }
-    let near_change = |k: usize| {
-        let lo = k.saturating_sub(2);
-        let hi = (k + 2).min(ops.len() - 1);
-        (lo..=hi).any(|x| ops[x].0 != ' ')
-    };
-    let mut skipped = false;
-    for (k, (op, line, at)) in ops.iter().enumerate() {
-        if near_change(k) {
-            if skipped {
-                out.push_str(&format!("@@ line {at} @@\n"));
-                skipped = false;
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                };
+                out.push(sign);
+                out.push_str(change.value());
+                out.push('\n');
             }
-            out.push_str(&format!("{op}{line}\n"));
-        } else {
-            skipped = true;
         }
     }
     out
@@ -66,5 +48,23 @@ mod tests {
         let d = super::unified("a\nb\nc\n", "a\nB\nc\n", "f.ww");
         assert!(d.contains("-b\n+B\n"), "{d}");
         assert!(d.contains(" a\n"));
+        assert!(!d.contains("@@"), "nothing skipped: {d}");
+    }
+
+    #[test]
+    fn marks_skipped_lines_with_the_old_line_number() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+        let new = "1\n2\n3\n4\n5\n6\nseven\n8\n9\n";
+        let d = super::unified(old, new, "f.ww");
+        assert_eq!(
+            d,
+            "--- f.ww\n+++ f.ww (formatted)\n@@ line 5 @@\n 5\n 6\n-7\n+seven\n 8\n 9\n"
+        );
+    }
+
+    #[test]
+    fn identical_texts_have_only_the_header() {
+        let d = super::unified("a\n", "a\n", "f.ww");
+        assert_eq!(d, "--- f.ww\n+++ f.ww (formatted)\n");
     }
 }

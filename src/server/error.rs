@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
+use woodwork_runtime::error::CancelReason;
 use woodwork_runtime::RuntimeError;
 
 /// An error answered to an HTTP client. `message` must say what to fix and never carry a secret.
@@ -181,6 +182,11 @@ pub fn retry_after_secs(d: Duration) -> u64 {
     s.max(1)
 }
 
+/// 499 "client closed request" (nginx's code; HTTP has none for a caller that went away).
+fn client_closed_request() -> StatusCode {
+    StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 /// `d` rounded up to whole seconds (at least 1), the only waits `Retry-After` can say.
 fn whole_secs(d: Duration) -> Duration {
     Duration::from_secs(retry_after_secs(d))
@@ -222,6 +228,11 @@ impl From<RuntimeError> for ApiError {
             // The pipeline ran and a component failed: the server is a gateway to it.
             RuntimeError::ComponentFailed { .. } => StatusCode::BAD_GATEWAY,
             RuntimeError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            // The session the turn belonged to is gone: a conflict with the resource's state
+            // (retrying in a new session can work), not a failure of any component.
+            RuntimeError::Cancelled(CancelReason::SessionEnded { .. }) => StatusCode::CONFLICT,
+            // Nobody reads this answer (the caller left); 499 is what proxies log for it.
+            RuntimeError::Cancelled(CancelReason::Caller) => client_closed_request(),
             RuntimeError::Invalid(_) => StatusCode::BAD_REQUEST,
             RuntimeError::Start(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

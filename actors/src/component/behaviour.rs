@@ -42,7 +42,9 @@ impl Behaviour {
             Kind::Output if spec.type_name == "console" => Behaviour::Console(Console::default()),
             Kind::Output => Behaviour::PassThrough,
             Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
-            Kind::Agent => Behaviour::Agent(AgentBehaviour::new(cell, services)?),
+            Kind::Agent => {
+                Behaviour::Agent(AgentBehaviour::new(cell, services).map_err(|e| e.to_string())?)
+            }
             Kind::Api | Kind::Mcp | Kind::KnowledgeBase => {
                 let backend = cell.backends.tool.clone().ok_or_else(|| {
                     format!(

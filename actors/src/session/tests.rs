@@ -188,7 +188,7 @@ async fn ending_a_session_cancels_its_running_turn_and_refuses_its_waiters() {
     assert!(t.remove("s"));
     assert!(running.is_cancelled());
     let e = done.await.unwrap().unwrap_err();
-    assert_eq!(e.code(), "component_failed");
+    assert_eq!(e.code(), "session_ended");
     assert!(e.to_string().contains("session `s` was ended"), "{e}");
     assert!(waiter.await.is_err());
     // A turn admitted before the end but not yet attached learns it at once.

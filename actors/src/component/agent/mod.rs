@@ -5,6 +5,7 @@
 //! steps. Malformed actions and unknown tools come back to the model as observations. `ask_user`
 //! pauses the turn: the question is the turn's output and the session's next input resumes the loop.
 
+pub mod error;
 pub mod parse;
 pub mod prompt;
 pub mod tools;
@@ -20,6 +21,7 @@ use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role, ToolCall, ToolSpec};
 use crate::memory::MemoryRef;
 use crate::services::Services;
+pub use error::AgentError;
 pub use parse::{parse_reply, ParsedReply};
 use serde_json::json;
 use std::sync::Arc;
@@ -77,34 +79,36 @@ impl AgentBehaviour {
     pub fn new(
         cell: &Arc<ComponentCell>,
         services: &Arc<Services>,
-    ) -> Result<AgentBehaviour, String> {
+    ) -> Result<AgentBehaviour, AgentError> {
         let spec = &cell.spec;
+        let agent = || spec.name.to_string();
         let model_name = spec
             .prop("model")
             .and_then(name_of)
-            .ok_or_else(|| format!("agent `{}` needs `model: <an llm component>`", spec.name))?;
+            .ok_or_else(|| AgentError::MissingModel { agent: agent() })?;
         let model_cell = services
             .router
             .lookup(model_name)
             .filter(|c| c.model.is_some())
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "agent `{}`: model `{model_name}` is not an llm component",
-                    spec.name
-                )
+            .ok_or_else(|| AgentError::NotAModel {
+                agent: agent(),
+                model: model_name.to_string(),
             })?;
         let model = model_cell
             .model
             .clone()
-            .ok_or_else(|| format!("agent `{}`: model `{model_name}` has no client", spec.name))?;
+            .ok_or_else(|| AgentError::NoClient {
+                agent: agent(),
+                model: model_name.to_string(),
+            })?;
         let names: Vec<String> = spec
             .prop("tools")
             .and_then(|v| v.as_list())
             .map(|l| l.iter().filter_map(name_of).map(str::to_string).collect())
             .unwrap_or_default();
         if names.iter().any(|n| n == &spec.name) {
-            return Err(format!("agent `{}` cannot be its own tool", spec.name));
+            return Err(AgentError::OwnTool { agent: agent() });
         }
         let tools = Tools::resolve(&spec.name, &names, &services.router)?;
         let max_steps = spec
@@ -125,15 +129,17 @@ impl AgentBehaviour {
             catalogue,
         };
         // The agent's own knowledge base, else its model's.
-        let knowledge = match retrieval::knowledge_of(spec, &services.router)? {
-            Some(k) => Some(k),
-            None => retrieval::knowledge_of(&model_cell.spec, &services.router)?,
-        };
+        let knowledge =
+            match retrieval::knowledge_of(spec, &services.router).map_err(AgentError::Reference)? {
+                Some(k) => Some(k),
+                None => retrieval::knowledge_of(&model_cell.spec, &services.router)
+                    .map_err(AgentError::Reference)?,
+            };
         // The agent's own memory, else its model's.
         let lookup = |n: &str| services.router.lookup(n).map(|c| &*c.spec);
-        let memory = match MemoryRef::of(spec, lookup)? {
+        let memory = match MemoryRef::of(spec, lookup).map_err(AgentError::Reference)? {
             Some(m) => Some(m),
-            None => MemoryRef::of(&model_cell.spec, lookup)?,
+            None => MemoryRef::of(&model_cell.spec, lookup).map_err(AgentError::Reference)?,
         };
         Ok(AgentBehaviour {
             shared: Arc::new(Shared {

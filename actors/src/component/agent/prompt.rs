@@ -2,6 +2,7 @@
 //! `prompt: "text"` / `prompt: { file: "path" }` (relative to the .ww file's directory). `{tools}`
 //! is replaced by the tool list; a custom prompt without it gets the list appended.
 
+use super::AgentError;
 use std::path::Path;
 use woodwork_parser::Component;
 
@@ -16,7 +17,7 @@ const PLANNING: &str =
 then follow it step by step, revising it when an observation changes what you know.\n";
 
 /// The prompt template of `spec`: its own text, a file's, or the default.
-pub fn template(spec: &Component, base_dir: &Path) -> Result<String, String> {
+pub fn template(spec: &Component, base_dir: &Path) -> Result<String, AgentError> {
     let Some(v) = spec.prop("prompt") else {
         return Ok(DEFAULT_PROMPT.to_string());
     };
@@ -27,17 +28,18 @@ pub fn template(spec: &Component, base_dir: &Path) -> Result<String, String> {
         .as_map()
         .and_then(|m| m.get("file"))
         .and_then(|f| f.as_str())
-        .ok_or_else(|| {
-            format!(
-                "agent `{}`: `prompt` must be text or {{ file: \"prompt.md\" }}",
-                spec.name
-            )
+        .ok_or_else(|| AgentError::PromptShape {
+            agent: spec.name.to_string(),
         })?;
     let path = base_dir.join(file);
     // Regular files only, opened non-blocking and read with a cap: a FIFO or /dev/zero named here
     // must fail the start at once, not hang it or fill memory.
-    woodwork_tools::files::read_text(&path, MAX_PROMPT_FILE)
-        .map_err(|e| format!("agent `{}`: prompt file {e}", spec.name))
+    woodwork_tools::files::read_text(&path, MAX_PROMPT_FILE).map_err(|reason| {
+        AgentError::PromptFile {
+            agent: spec.name.to_string(),
+            reason,
+        }
+    })
 }
 
 /// The system prompt: `template` with `{tools}` filled in (or the list appended), plus the

@@ -2,6 +2,7 @@
 //! the prompt and as native tool specs, and calls them through the router's request/reply. An
 //! `llm` or `agent` used as a tool gets the action's inputs rendered as text.
 
+use super::AgentError;
 use crate::envelope::{payload_text, Envelope};
 use crate::llm::{ToolCall, ToolSpec};
 use crate::router::Router;
@@ -55,11 +56,12 @@ pub struct Tools {
 
 impl Tools {
     /// Resolves `names` to components; an unknown name is a start error.
-    pub fn resolve(agent: &str, names: &[String], router: &Router) -> Result<Tools, String> {
+    pub fn resolve(agent: &str, names: &[String], router: &Router) -> Result<Tools, AgentError> {
         let mut tools = Vec::with_capacity(names.len());
         for n in names {
-            let cell = router.lookup(n).ok_or_else(|| {
-                format!("agent `{agent}`: tool `{n}` is not a declared component")
+            let cell = router.lookup(n).ok_or_else(|| AgentError::UnknownTool {
+                agent: agent.to_string(),
+                tool: n.clone(),
             })?;
             let spec = &cell.spec;
             tools.push(Tool {

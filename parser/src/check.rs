@@ -109,6 +109,9 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
         }
     }
     let resolved = resolve(drafts, &declared, &names, &idx, &mut diags);
+    if !diags.iter().any(Diagnostic::is_error) {
+        crate::spec::check_specs(&resolved.components, &mut diags);
+    }
     diags.sort_by_key(|d| (d.span.start, d.severity));
     if diags.len() > MAX_DIAGNOSTICS {
         let dropped = diags.len() - MAX_DIAGNOSTICS;

@@ -176,3 +176,27 @@ fn hook_event_names_are_the_shared_table_plus_the_wildcard() {
     }
     assert_eq!(events::index_of("agent.thinking"), None);
 }
+
+#[test]
+fn values_left_unread_by_no_env_are_not_spec_errors_at_check() {
+    let report = check_source(
+        Path::new("main.ww"),
+        r#"
+        o = llm openai { api_key: $K, temperature: $T, max_tokens: $N }
+        m = memory short_term { max_turns: $TURNS }
+        "#,
+        &CheckOptions {
+            resolve_env: false,
+            env: None,
+        },
+    );
+    assert!(!report.has_errors(), "{}", report.render_text());
+    let config = report.config.expect("accepted");
+    for c in &config.components {
+        assert!(
+            matches!(c.spec(), Err(SpecError::Unresolved { .. })),
+            "{}",
+            c.name
+        );
+    }
+}

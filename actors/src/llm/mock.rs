@@ -8,6 +8,7 @@ use super::{
 use futures_util::future::BoxFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use woodwork_parser::spec::{MockSpec, Spec};
 use woodwork_parser::{Component, Value};
 
 /// One scripted answer.
@@ -75,7 +76,12 @@ impl MockModel {
     /// Builds from an `llm mock { reply | replies }` declaration; a malformed script is an error
     /// naming the entry.
     pub fn from_component(c: &Component) -> Result<MockModel, String> {
-        let mut model = if let Some(list) = c.prop("replies") {
+        let spec = match c.spec() {
+            Ok(Spec::Mock(spec)) => spec,
+            Ok(_) => MockSpec::default(),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut model = if let Some(list) = &spec.replies {
             let items = list.as_list().ok_or_else(|| {
                 format!(
                     "llm `{}`: `replies` must be a list of strings or maps",
@@ -90,7 +96,7 @@ impl MockModel {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             MockModel::script(entries)
-        } else if let Some(v) = c.prop("reply") {
+        } else if let Some(v) = &spec.reply {
             let text = v
                 .as_str()
                 .ok_or_else(|| format!("llm `{}`: `reply` must be a string", c.name))?;

@@ -40,7 +40,7 @@ impl ProviderSpec {
 }
 
 /// `llm mock { reply | replies }`: the values as written; the mock model parses its script.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MockSpec {
     pub reply: Option<Value>,
     pub replies: Option<Value>,

@@ -23,6 +23,7 @@ pub use memory::ShortTermSpec;
 pub use read::{context, SecretPairs, SpecError};
 pub use tools::{FunctionsSpec, McpSpec, WebSpec};
 
+use crate::diagnostic::Diagnostic;
 use crate::model::{Component, Kind};
 use read::Reader;
 
@@ -80,5 +81,22 @@ impl Component {
     /// This component's typed spec (see [`Spec::of`]).
     pub fn spec(&self) -> Result<Spec, SpecError> {
         Spec::of(self)
+    }
+}
+
+/// The last step of lowering: every component of an error-free file must read as its spec, so the
+/// runtime never meets a config `check` accepted but cannot read. The type checker makes this
+/// hold; a failure here is a bug between schema and spec, reported rather than hidden. Values
+/// left unread by `--no-env` are not errors here (the runtime refuses them at start).
+pub(crate) fn check_specs(components: &[Component], diags: &mut Vec<Diagnostic>) {
+    for c in components {
+        match Spec::of(c) {
+            Ok(_) | Err(SpecError::Unresolved { .. }) => {}
+            Err(e) => diags.push(
+                Diagnostic::error("invalid-value", c.span, e.to_string())
+                    .primary("this declaration cannot be run as written")
+                    .help("report this: the schema accepted a value its typed spec cannot read"),
+            ),
+        }
     }
 }

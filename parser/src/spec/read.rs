@@ -151,6 +151,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn f64(&self, key: &str) -> Result<Option<f64>, SpecError> {
         match self.get(key) {
             None => Ok(None),
+            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
             Some(v) => v
                 .as_f64()
                 .map(Some)
@@ -165,6 +166,7 @@ impl<'a> Reader<'a> {
                 Def::Int(i) => u64::try_from(i).ok(),
                 _ => None,
             }),
+            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
             Some(v) => v
                 .as_i64()
                 .and_then(|i| u64::try_from(i).ok())
@@ -178,6 +180,7 @@ impl<'a> Reader<'a> {
         match self.get(key) {
             None => Ok(matches!(self.default(key), Def::Bool(true))),
             Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::Unresolved(u)) => Err(self.unresolved(key, &u.var)),
             Some(other) => Err(self.wrong(key, "true or false", other)),
         }
     }

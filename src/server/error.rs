@@ -276,4 +276,23 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_cancelled_turn_is_not_a_component_failure() {
+        let ended = ApiError::from(RuntimeError::Cancelled(CancelReason::SessionEnded {
+            session_id: "s".into(),
+            component: "in".into(),
+        }));
+        assert_eq!(ended.status, StatusCode::CONFLICT);
+        assert_eq!(ended.code, "session_ended");
+        assert!(
+            ended.message.contains("session `s` was ended"),
+            "{}",
+            ended.message
+        );
+        assert_eq!(ended.retry_after, None);
+        let gone = ApiError::from(RuntimeError::Cancelled(CancelReason::Caller));
+        assert_eq!(gone.status.as_u16(), 499);
+        assert_eq!(gone.code, "cancelled");
+    }
 }

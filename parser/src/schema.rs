@@ -31,6 +31,8 @@ pub mod defaults {
     pub const EMBEDDING_MODEL: &str = "text-embedding-3-small";
     /// `api functions` `python`.
     pub const PYTHON: &str = "python3";
+    /// `agent llm` `max_steps`: the step limit of one turn.
+    pub const AGENT_MAX_STEPS: i64 = 25;
 }
 
 /// The type a key's value must have.
@@ -406,7 +408,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
             def(
                 "max_steps",
                 Ty::Int { min: 1 },
-                Default::Int(25),
+                Default::Int(defaults::AGENT_MAX_STEPS),
                 "step limit of one turn",
             ),
             opt(

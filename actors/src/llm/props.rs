@@ -44,6 +44,9 @@ pub enum ConfigError {
         type_name: String,
         known: String,
     },
+    /// An `llm mock` script that cannot be played (its message names the component and entry).
+    #[error("{0}")]
+    Mock(String),
     /// Anything else about one key or the whole declaration (a client or backend refusing it).
     #[error("{context}: {message}")]
     Invalid { context: String, message: String },

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use woodwork_runtime::component::console::end_line_then;
+use woodwork_runtime::console::end_line_then;
 
 /// Bytes of log lines that may wait for the writer thread.
 pub const BUFFER_CAP: usize = 8 << 20;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The routing table and the way to reach each component.
 pub struct Router {
-    pub bus: Arc<dyn MessageBus>,
+    pub(crate) bus: Arc<dyn MessageBus>,
     cells: Arc<[Arc<ComponentCell>]>,
     names: HashMap<String, usize>,
 }
@@ -44,7 +44,7 @@ impl Router {
     }
 
     /// Sends `env` to component `to` now, or (queue full) from a task that waits up to the bound.
-    pub fn deliver(&self, to: usize, env: Envelope) {
+    pub(crate) fn deliver(&self, to: usize, env: Envelope) {
         match self.bus.try_send(Address(to), env) {
             Ok(()) => {}
             Err(SendError::Refused(e, env)) => {

@@ -8,12 +8,14 @@ use crate::session::SessionTable;
 use crate::supervisor::RootSupervisor;
 use std::sync::{Arc, OnceLock};
 
-pub struct Services {
-    pub router: Router,
-    pub bus: Arc<dyn MessageBus>,
-    pub sessions: Arc<SessionTable>,
-    pub root: OnceLock<actix::Addr<RootSupervisor>>,
-    pub opts: RuntimeOptions,
+/// One bundle handed to every actor at start, so none needs a global or a back pointer.
+pub(crate) struct Services {
+    pub(crate) router: Router,
+    pub(crate) bus: Arc<dyn MessageBus>,
+    pub(crate) sessions: Arc<SessionTable>,
+    /// Set once the root supervisor runs (it is started after the services exist).
+    pub(crate) root: OnceLock<actix::Addr<RootSupervisor>>,
+    pub(crate) opts: RuntimeOptions,
     /// The .ww file's directory: relative paths in the config (prompt files) start there.
-    pub base_dir: std::path::PathBuf,
+    pub(crate) base_dir: std::path::PathBuf,
 }

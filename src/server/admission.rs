@@ -9,9 +9,7 @@
 //! through its own breaker, the entry's.
 
 use woodwork_parser::Kind;
-use woodwork_runtime::component::actor::admit;
-use woodwork_runtime::component::cell::ComponentCell;
-use woodwork_runtime::{BreakerState, Runtime, RuntimeError};
+use woodwork_runtime::{admit, BreakerState, ComponentCell, Runtime, RuntimeError};
 
 /// Bound on the components looked at (a route table is small; this only guards the walk).
 const MAX_CELLS: usize = 64;

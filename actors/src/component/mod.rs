@@ -16,5 +16,5 @@ pub mod stream;
 pub mod tool;
 pub mod work;
 
-pub use actor::{ComponentActor, Deliver, Kill, Restart, Stop};
+pub use actor::{ComponentActor, Kill, Restart, Stop};
 pub use cell::ComponentCell;

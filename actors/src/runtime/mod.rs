@@ -5,7 +5,7 @@ mod request;
 mod shutdown;
 mod startup;
 
-pub use request::{EventStream, EVENT_STREAM_CAPACITY};
+pub use request::EventStream;
 
 use crate::bus::MessageBus;
 use crate::envelope::{now_unix, Envelope, EventType};

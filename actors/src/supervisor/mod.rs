@@ -1,9 +1,9 @@
 //! Supervision (DESIGN.md §4): OTP strategies, restart types and intensity with backoff, decided by
 //! the root supervisor actor, which also starts components in dependency order and stops them in
-//! reverse order.
+//! reverse order. Crate-private: callers see it only through `Runtime` (health, shutdown).
 
-pub mod policy;
-pub mod root;
+pub(crate) mod policy;
+pub(crate) mod root;
 
-pub use policy::{decide, Decision};
-pub use root::{ChildFailed, RootSupervisor, ShutdownChildren};
+pub(crate) use policy::Decision;
+pub(crate) use root::{ChildFailed, RootSupervisor, ShutdownChildren};

@@ -29,6 +29,8 @@ impl Message for ShutdownChildren {
     type Result = ();
 }
 
+/// The one actor that decides about component failures, so restart intensity and strategy are
+/// applied in one place over all components.
 pub struct RootSupervisor {
     cells: Arc<[Arc<ComponentCell>]>,
 }

@@ -5,6 +5,7 @@ mod request;
 mod shutdown;
 mod startup;
 
+pub use crate::services::RuntimeOptions;
 pub use request::EventStream;
 
 use crate::bus::MessageBus;
@@ -18,52 +19,8 @@ use crate::types::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::Notify;
-
-/// Tunables of one runtime.
-#[derive(Clone, Debug)]
-pub struct RuntimeOptions {
-    /// Messages a component's mailbox holds.
-    pub mailbox_capacity: usize,
-    /// How long a send waits for mailbox space before `Overloaded`.
-    pub send_timeout: Duration,
-    /// Idle sessions are evicted after this.
-    pub session_ttl: Duration,
-    pub max_sessions: usize,
-    /// Turns that may wait per busy session (`enqueue`).
-    pub session_queue_limit: usize,
-    /// Bytes of conversation memory all sessions keep together: past it the least recently
-    /// active idle sessions holding memory are evicted, so sessions x window cannot grow without
-    /// bound.
-    pub session_memory_budget: usize,
-    /// Most dead letters kept.
-    pub dlq_capacity: usize,
-    /// Most bytes of dead letters kept (payloads and messages): large payloads reach memory
-    /// limits long before the count does.
-    pub dlq_max_bytes: usize,
-    /// Per child, at shutdown.
-    pub shutdown_timeout: Duration,
-    /// For requests that give none.
-    pub default_deadline: Duration,
-}
-
-impl Default for RuntimeOptions {
-    fn default() -> Self {
-        RuntimeOptions {
-            mailbox_capacity: 1024,
-            send_timeout: Duration::from_secs(2),
-            session_ttl: Duration::from_secs(3600),
-            max_sessions: 100_000,
-            session_queue_limit: 64,
-            session_memory_budget: crate::session::DEFAULT_MEMORY_BUDGET,
-            dlq_capacity: 10_000,
-            dlq_max_bytes: 64 * 1024 * 1024,
-            shutdown_timeout: Duration::from_secs(5),
-            default_deadline: Duration::from_secs(120),
-        }
-    }
-}
 
 struct Inner {
     services: Arc<Services>,

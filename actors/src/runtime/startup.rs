@@ -158,7 +158,7 @@ impl Runtime {
             behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
         }
         let root = RootSupervisor::new(cells.clone()).start();
-        let _ = services.root.set(root.clone());
+        let _ = services.root.set(root.clone().recipient());
         let session_manager = SessionManager { table: sessions }.start();
         for (cell, behaviour) in cells.iter().zip(behaviours) {
             let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();

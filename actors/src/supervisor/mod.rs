@@ -5,5 +5,4 @@
 pub(crate) mod policy;
 pub(crate) mod root;
 
-pub(crate) use policy::Decision;
-pub(crate) use root::{ChildFailed, RootSupervisor, ShutdownChildren};
+pub(crate) use root::{RootSupervisor, ShutdownChildren};

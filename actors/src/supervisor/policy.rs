@@ -1,22 +1,11 @@
 //! The pure restart decision: restart type, intensity window and exponential backoff with jitter.
 
 use crate::bus::backoff;
+pub(crate) use crate::component::actor::Decision;
 use crate::types::ComponentState;
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use woodwork_parser::{RestartType, SupervisionSpec};
-
-/// What the supervisor tells a failed component.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    /// Restart after this delay.
-    Restart { backoff: Duration },
-    /// Do not restart: stay in `state` (terminated for temporary children, failed on escalation).
-    Stop {
-        state: ComponentState,
-        reason: String,
-    },
-}
 
 /// Decides for one failure at `now`, given the child's spec and its recent restart times (updated).
 pub fn decide(spec: &SupervisionSpec, log: &mut VecDeque<Instant>, now: Instant) -> Decision {
@@ -52,6 +41,7 @@ pub fn decide(spec: &SupervisionSpec, log: &mut VecDeque<Instant>, now: Instant)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn spec(restart: RestartType) -> SupervisionSpec {
         SupervisionSpec {

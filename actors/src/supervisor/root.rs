@@ -2,23 +2,14 @@
 //! components per their policy, restarts siblings per strategy, escalates when intensity is
 //! exceeded, and stops components in reverse start order with a per-child timeout.
 
-use super::policy::{decide, Decision};
+use super::policy::decide;
+use crate::component::actor::{ChildFailed, Decision};
 use crate::component::{ComponentCell, Kill, Restart, Stop};
 use crate::types::ComponentState;
 use actix::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use woodwork_parser::Strategy;
-
-/// A component panicked; answer with what it must do.
-pub struct ChildFailed {
-    pub index: usize,
-    pub cause: String,
-}
-
-impl Message for ChildFailed {
-    type Result = Decision;
-}
 
 /// Stop every component in reverse start order, each within `timeout`.
 pub struct ShutdownChildren {

@@ -28,6 +28,11 @@ fi
 # project-local venv (created once; re-created when scripts/requirements-test.txt changes).
 scripts/venv.sh
 
+# Code health gates: canonical formatting and no clippy warning (the toolchain is pinned by
+# rust-toolchain.toml, with clippy and rustfmt).
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 # One build of every target first, so the test run below reports only test results.
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"

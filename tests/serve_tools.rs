@@ -420,9 +420,18 @@ async fn the_tools_example_answers_with_real_observations() {
     let events = stream_turn(&server, "where is order A-1001?", "ex-1").await;
     let obs = observations(&events);
     assert_eq!(obs[0], r#"{"status":"shipped","carrier":"DHL"}"#);
-    assert!(obs[1].contains("Refunds are paid within 14 days"), "{obs:?}");
+    assert!(
+        obs[1].contains("Refunds are paid within 14 days"),
+        "{obs:?}"
+    );
     assert_eq!(obs[2], "error: KeyError: 'no order Z-9'");
     let answer = done_output(&events);
-    assert!(answer.as_str().unwrap().starts_with("Order A-1001 has shipped"), "{answer}");
+    assert!(
+        answer
+            .as_str()
+            .unwrap()
+            .starts_with("Order A-1001 has shipped"),
+        "{answer}"
+    );
     assert_eq!(streamed_text(&events), answer.as_str().unwrap());
 }

@@ -55,8 +55,8 @@ pub fn backends(c: &Component, config: &Config, base_dir: &Path) -> Result<Backe
             let mut s = WebSettings::new(c.name.clone(), w.url.clone());
             if let Some(m) = &w.method {
                 s.method = m
-                    .parse()
-                    .map_err(|e| ConfigError::invalid(c, format!("{e}")))?;
+                    .parse::<woodwork_tools::web::Method>()
+                    .map_err(|e| ConfigError::invalid(c, e.to_string()))?;
             }
             s.headers = expose(&w.headers);
             s.documentation = documentation(c, w.documentation.as_deref(), base_dir)?;
@@ -106,7 +106,7 @@ pub fn backends(c: &Component, config: &Config, base_dir: &Path) -> Result<Backe
         Spec::Chroma(ch) => {
             let kb = Knowledge::Chroma(Arc::new(
                 ChromaKb::new(chroma_settings(c, &ch, config, base_dir)?)
-                    .map_err(|e| ConfigError::invalid(c, format!("{e}")))?,
+                    .map_err(|e| ConfigError::invalid(c, e.to_string()))?,
             ));
             return Ok(Backends {
                 tool: Some(kb.backend()),

@@ -51,7 +51,6 @@ impl Group {
     }
 }
 
-
 /// A worker's answer to one call.
 #[derive(Deserialize)]
 pub(super) struct Answer {

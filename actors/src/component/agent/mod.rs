@@ -22,7 +22,7 @@ use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role, ToolCall, ToolSpec};
 use crate::memory::MemoryRef;
 use crate::services::Services;
 pub use error::AgentError;
-pub use parse::{parse_reply, ParsedReply};
+pub use parse::parse_reply;
 use serde_json::json;
 use std::sync::Arc;
 use tools::{Tools, ASK_USER};

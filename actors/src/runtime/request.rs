@@ -5,7 +5,7 @@ use super::{session_event, Inner, Runtime};
 use crate::bus::Address;
 use crate::component::ComponentCell;
 use crate::envelope::{Envelope, EventType};
-use crate::error::RuntimeError;
+use crate::error::{CancelReason, RuntimeError};
 use crate::reply::{ReplyTo, Turn};
 use crate::session::Admission;
 use crate::types::*;
@@ -148,9 +148,11 @@ impl Runtime {
         let (admission, created) = services.sessions.begin(req.session_id.as_deref(), policy)?;
         let session = match admission {
             Admission::Now(t) => t,
-            Admission::Queued(id, rx) => rx.await.map_err(|_| RuntimeError::ComponentFailed {
-                component: cell.name.to_string(),
-                message: format!("session `{id}` ended while this input waited for its turn"),
+            Admission::Queued(id, rx) => rx.await.map_err(|_| {
+                RuntimeError::Cancelled(CancelReason::SessionEnded {
+                    session_id: id.to_string(),
+                    component: cell.name.to_string(),
+                })
             })?,
         };
         if created {
@@ -160,13 +162,10 @@ impl Runtime {
         let _cancel = CancelOnDrop(turn.clone());
         // Registered so that ending the session (DELETE) cancels this turn.
         if !services.sessions.attach(session.id(), &turn, &cell.name) {
-            return Err(RuntimeError::ComponentFailed {
+            return Err(RuntimeError::Cancelled(CancelReason::SessionEnded {
+                session_id: session.id().to_string(),
                 component: cell.name.to_string(),
-                message: format!(
-                    "session `{}` was ended before this turn started",
-                    session.id()
-                ),
-            });
+            }));
         }
         let mut env = Envelope::new(
             session.id().clone(),

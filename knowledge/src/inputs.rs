@@ -2,6 +2,7 @@
 //! model exactly what to send instead (it reads them and tries again).
 
 use serde_json::Value;
+use woodwork_tools::shown::json_kind;
 use woodwork_tools::{ToolError, ToolRequest};
 
 /// The requested action, or an error listing the actions `component` has.
@@ -71,17 +72,6 @@ pub(crate) fn optional_count(
             "`{key}` must be a whole number of at least 1 (how many passages), got {}",
             v.map(|v| v.to_string()).unwrap_or_default()
         ))),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod files;
 pub mod observation;
 pub mod process;
+pub mod shown;
 
 pub use backend::{Readiness, ToolBackend, ToolError, ToolFuture, ToolRequest};
 pub mod functions;

@@ -268,7 +268,7 @@ async fn unknown_actions_and_bad_arguments_are_clear_errors() {
         m.contains("must be a JSON object of keyword arguments"),
         "{m}"
     );
-    assert!(m.contains("not an array"), "{m}");
+    assert!(m.contains("not a list"), "{m}");
     let m = failed(b.call(req("add", json!({"a": "one"}))).await);
     assert_eq!(
         m,

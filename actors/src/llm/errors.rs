@@ -67,16 +67,8 @@ pub fn from_status(
 
 /// `url` as it may be shown: no user, password, query or fragment (keys hide there).
 fn shown_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.set_fragment(None);
-            u.to_string()
-        }
-        Err(_) => "the provider's URL (unparsable)".to_owned(),
-    }
+    woodwork_tools::shown::public_url(url)
+        .unwrap_or_else(|| "the provider's URL (unparsable)".to_owned())
 }
 
 /// What should have answered at `url`, from the path each provider calls.

@@ -4,6 +4,7 @@
 //! `int`/`float`/`bool` parameters still work.
 
 use super::catalog::{clip_chars, FunctionSpec, ParamSpec};
+use crate::shown::json_kind as kind;
 use serde_json::{Map, Number, Value};
 
 /// The keyword arguments to send: `inputs` checked against `spec`, basic types converted where
@@ -137,17 +138,6 @@ fn example(spec: &FunctionSpec) -> String {
         .map(|p| format!("\"{}\": …", p.name))
         .collect();
     format!("{{{}}}", names.join(", "))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn plural(n: usize) -> &'static str {

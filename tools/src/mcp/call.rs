@@ -3,6 +3,7 @@
 
 use super::{describe, Inner};
 use crate::backend::{ToolError, ToolRequest};
+use crate::shown::json_kind as kind;
 use rmcp::model::{CallToolRequestParams, ErrorCode};
 use rmcp::service::ServiceError;
 use serde_json::Value;
@@ -91,16 +92,5 @@ pub(crate) async fn call(inner: Arc<Inner>, req: ToolRequest) -> Result<String, 
         Ok(Err(e)) => Err(ToolError::Failed(
             inner.redactor.apply(&super::connect::chain(&e)),
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -3,11 +3,13 @@
 //! (the floor: two pipe hops plus the worker's own Python work). Our per-call overhead is the
 //! backend's round trip minus the raw one. Prints p50/p99 of each; target ≤ 150 µs p50.
 
+mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::percentiles;
 use woodwork_tools::functions::{FunctionsSettings, PythonFunctions, WORKER_SOURCE};
 use woodwork_tools::observation::MAX_OBSERVATION;
 use woodwork_tools::{ToolBackend, ToolRequest};
@@ -77,15 +79,6 @@ impl Drop for Raw {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    (
-        us(v[v.len() / 2]),
-        us(v[(v.len() * 99 / 100).min(v.len() - 1)]),
-    )
 }
 
 fn ping() -> ToolRequest {

@@ -3,11 +3,13 @@
 //! hops plus Python's own work) and the server's self-measured handling time. Our per-call
 //! overhead is the backend's round trip minus the raw one. Prints p50/p99 of each.
 
+mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::percentiles;
 use woodwork_tools::mcp::{McpServer, McpSettings, McpTransport};
 use woodwork_tools::{ToolBackend, ToolRequest};
 
@@ -81,15 +83,6 @@ impl Drop for Raw {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    (
-        us(v[v.len() / 2]),
-        us(v[(v.len() * 99 / 100).min(v.len() - 1)]),
-    )
 }
 
 fn noop() -> ToolRequest {

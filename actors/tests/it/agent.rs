@@ -1,9 +1,7 @@
 //! The agent loop over the mock model: tool calls (native and `Action:` text), observations fed
 //! back, step events, final answers, step limit.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use woodwork_parser::{Kind, Value};
 use woodwork_runtime::*;
 

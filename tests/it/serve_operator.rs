@@ -3,17 +3,13 @@
 //! padded one trimmed (and said so, without the token); user text cannot forge or garble log
 //! lines; a cancelled streamed answer on the console does not glue itself onto the next log line.
 
-mod common;
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
-use common::{binary, client, quickstart, run_bounded, write_ww, Server};
+use crate::common::{binary, client, quickstart, run_bounded, write_ww, Server};
+use crate::wire::openai_sse::text_stream_open;
 use futures_util::StreamExt;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use wire::openai_sse::text_stream_open;
 
 /// Hang guard for the waits below (never a timing assertion).
 const BOUND: Duration = Duration::from_secs(60);
@@ -262,9 +258,9 @@ impl Drop for Merged {
 #[tokio::test]
 async fn a_cancelled_streamed_answer_on_the_console_ends_its_line() {
     // The model streams the start of an answer, then holds the connection open.
-    let provider = wire::Server::start(vec![wire::Reply::sse(
+    let provider = crate::wire::Server::start(vec![crate::wire::Reply::sse(
         text_stream_open(&["Final Answer: ", "once ", "upon "]),
-        wire::End::Hold,
+        crate::wire::End::Hold,
     )])
     .await;
     let ww = write_ww(

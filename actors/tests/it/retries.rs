@@ -3,10 +3,7 @@
 //! spanned its retries), and the dead-letter queue stays within its byte bound and pages through
 //! every letter exactly once.
 
-mod common;
-mod wire;
-
-use common::{config, error_entry, mock};
+use crate::common::{config, error_entry, mock};
 use std::collections::HashSet;
 use std::time::Duration;
 use woodwork_runtime::*;
@@ -38,13 +35,17 @@ async fn a_request_the_bus_retries_counts_once_on_the_breaker() {
 #[actix_rt::test]
 async fn a_model_call_that_timed_out_is_not_redelivered() {
     // The provider accepts the request and never answers.
-    let provider = wire::Server::start(vec![wire::Reply::sse(Vec::new(), wire::End::Hold)]).await;
-    let mut c = wire::component(
+    let provider = crate::wire::Server::start(vec![crate::wire::Reply::sse(
+        Vec::new(),
+        crate::wire::End::Hold,
+    )])
+    .await;
+    let mut c = crate::wire::component(
         "openai",
         vec![
-            ("api_key", wire::secret("sk-test-key")),
-            ("model", wire::s("gpt-test")),
-            ("base_url", wire::s(&format!("{}/v1", provider.url))),
+            ("api_key", crate::wire::secret("sk-test-key")),
+            ("model", crate::wire::s("gpt-test")),
+            ("base_url", crate::wire::s(&format!("{}/v1", provider.url))),
         ],
     );
     c.timeout = Some(Duration::from_secs(1));

@@ -1,9 +1,7 @@
 //! Process lifecycle: SIGTERM/SIGINT exit 0; in-flight requests drain; bad files exit 1 with the
 //! checker's diagnostics.
 
-mod common;
-
-use common::{binary, client, parse_sse, quickstart, run_bounded, write_ww, Server};
+use crate::common::{binary, client, parse_sse, quickstart, run_bounded, write_ww, Server};
 use serde_json::json;
 
 fn slow_ww() -> std::path::PathBuf {
@@ -19,7 +17,7 @@ bot = agent llm { model: model }
 #[tokio::test]
 async fn sigterm_when_idle_exits_zero() {
     let mut server = Server::start(&quickstart(), &[]);
-    common::assert_alive(&server).await;
+    crate::common::assert_alive(&server).await;
     server.signal("TERM");
     assert_eq!(server.wait_exit().code(), Some(0), "{}", server.logs());
 }
@@ -132,7 +130,7 @@ async fn readiness_and_new_input_are_503_during_the_grace_period() {
         .await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
-    assert_eq!(common::error_of(res).await.0, "shutting_down");
+    assert_eq!(crate::common::error_of(res).await.0, "shutting_down");
 
     let res = in_flight.await.unwrap();
     assert_eq!(res.status(), 200);

@@ -3,15 +3,11 @@
 //! a streamed final answer; and a client that disconnects mid-stream closes the provider's
 //! connection.
 
-mod common;
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
-use common::{client, parse_sse, write_ww, Server};
+use crate::common::{client, parse_sse, write_ww, Server};
+use crate::wire::openai_sse::{text_stream, text_stream_open, tool_call_stream};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
-use wire::openai_sse::{text_stream, text_stream_open, tool_call_stream};
 
 fn agent_file(provider: &str) -> std::path::PathBuf {
     write_ww(
@@ -43,16 +39,16 @@ async fn an_agent_tool_call_and_streamed_answer_arrive_as_sse_events() {
         "helper",
         r#"{"input": "capital of France?"}"#,
     ));
-    let provider = wire::Server::start(vec![
-        wire::Reply::sse(step1, wire::End::Complete),
-        wire::Reply::sse(
+    let provider = crate::wire::Server::start(vec![
+        crate::wire::Reply::sse(step1, crate::wire::End::Complete),
+        crate::wire::Reply::sse(
             text_stream(&[
                 "Thought: got it\n",
                 "Final Answer: ",
                 "Paris, ",
                 "of course",
             ]),
-            wire::End::Complete,
+            crate::wire::End::Complete,
         ),
     ])
     .await;
@@ -124,9 +120,9 @@ async fn an_agent_tool_call_and_streamed_answer_arrive_as_sse_events() {
 
 #[tokio::test]
 async fn a_client_disconnecting_mid_stream_closes_the_provider_connection() {
-    let provider = wire::Server::start(vec![wire::Reply::sse(
+    let provider = crate::wire::Server::start(vec![crate::wire::Reply::sse(
         text_stream_open(&["Final Answer: ", "once ", "upon "]),
-        wire::End::Hold,
+        crate::wire::End::Hold,
     )])
     .await;
     let server = Server::start(&agent_file(&provider.url), &[]);
@@ -150,5 +146,5 @@ async fn a_client_disconnecting_mid_stream_closes_the_provider_connection() {
     drop(body); // the client goes away mid-answer
     provider.wait_held_connection_closed().await;
     server.wait_for_log(&["client went away"]).await;
-    common::assert_alive(&server).await;
+    crate::common::assert_alive(&server).await;
 }

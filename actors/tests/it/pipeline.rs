@@ -1,8 +1,6 @@
 //! The in-memory path: input → agent(mock) → output, fan-out, unknown components, streaming.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::StreamExt;
 use woodwork_parser::Kind;
 use woodwork_runtime::*;

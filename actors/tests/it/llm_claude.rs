@@ -1,10 +1,8 @@
 //! `llm claude` against a loopback server speaking the Anthropic Messages wire format byte for byte,
 //! named SSE events included.
 
-mod wire;
-
+use crate::wire::*;
 use serde_json::json;
-use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall};
 

@@ -1,9 +1,7 @@
 //! Python hooks and pipes (`script_path` + `function_name`) in a real persistent python3 worker,
 //! with woodwork-style payload dicts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::PathBuf;
 use woodwork_parser::{HookAction, HookSpec, Kind, Span};
 use woodwork_runtime::*;

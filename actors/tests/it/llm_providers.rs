@@ -2,10 +2,8 @@
 //! (missing or unread keys, wrong prop types) without ever echoing a secret. Also `llm hugging_face`,
 //! which is the OpenAI client with the router's defaults.
 
-mod wire;
-
+use crate::wire::*;
 use serde_json::json;
-use wire::*;
 use woodwork_parser::{UnresolvedEnv, Value};
 use woodwork_runtime::llm::{build_provider, ChatMessage, ChatRequest, Role};
 

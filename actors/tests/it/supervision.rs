@@ -1,9 +1,7 @@
 //! Panics are failures, not crashes: restarts per strategy and restart type, intensity and
 //! escalation, and the messages in hand are retried or answered — never lost.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 use woodwork_parser::{Kind, RestartType, Strategy};
 use woodwork_runtime::*;

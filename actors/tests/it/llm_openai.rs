@@ -1,11 +1,9 @@
 //! `llm openai` against a loopback server speaking the Chat Completions wire format byte for byte.
 
-mod wire;
-
+use crate::wire::openai_sse::*;
+use crate::wire::*;
 use serde_json::json;
 use std::time::Duration;
-use wire::openai_sse::*;
-use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{
     build_provider, ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall,

@@ -1,9 +1,7 @@
 //! Sessions: ordering under concurrency, isolation, reject policy, eviction, bounded memory;
 //! graceful shutdown drains; a full table under concurrent load; ending a session mid-turn.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::future::join_all;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -4,9 +4,7 @@
 //! past the drain timeout a running request still gets an answer. Raw sockets where a client
 //! library would hide what the server sent.
 
-mod common;
-
-use common::{
+use crate::common::{
     assert_alive, client, error_of, parse_sse, quickstart, retry_after, write_ww, Server,
 };
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! Bearer-token auth: everything but /livez and /readyz needs it; 401 with WWW-Authenticate;
 //! the token never appears in any response or log line.
 
-mod common;
-
-use common::{client, error_of, quickstart, Server};
+use crate::common::{client, error_of, quickstart, Server};
 use serde_json::json;
 
 const TOKEN: &str = "tok-4f9a1c-secret";

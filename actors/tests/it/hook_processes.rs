@@ -2,9 +2,7 @@
 //! started, a hook runs at most its cap of processes at once, and one slow Python call does not
 //! hold up the others. Real `sh` and `python3` processes; no timing assertions.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use woodwork_parser::{HookAction, HookSpec, Kind, Span};

@@ -3,15 +3,11 @@
 //! (`--session-memory`), `DELETE /sessions/{id}` during a turn, and a non-streaming client that
 //! disconnects (the model call is cancelled: the provider's held connection closes).
 
-mod common;
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
-use common::{client, error_of, parse_sse, write_ww, Server};
+use crate::common::{client, error_of, parse_sse, write_ww, Server};
+use crate::wire::openai_sse::text_stream_open;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use wire::openai_sse::text_stream_open;
 
 /// An agent with conversation memory on an echo model.
 fn remembering_echo() -> std::path::PathBuf {
@@ -87,7 +83,7 @@ async fn a_full_table_serves_concurrent_anonymous_traffic_without_503_and_keeps_
     assert_eq!(res.status(), 200, "alice was evicted by one-shot sessions");
     let info: Value = res.json().await.unwrap();
     assert_eq!(info["turns"], 1);
-    common::assert_alive(&server).await;
+    crate::common::assert_alive(&server).await;
 }
 
 #[tokio::test]
@@ -136,8 +132,8 @@ async fn conversation_memory_in_total_stays_within_session_memory() {
     }
     assert!(bytes > 0.0 && bytes <= 4096.0, "{bytes}");
     // A bad budget is refused at startup with a message naming the option.
-    let out = common::run_bounded({
-        let mut cmd = common::binary();
+    let out = crate::common::run_bounded({
+        let mut cmd = crate::common::binary();
         cmd.arg("serve")
             .arg(remembering_echo())
             .args(["--port", "0", "--session-memory", "lots"]);
@@ -223,9 +219,9 @@ in = input command_line { to: bot }
 #[tokio::test]
 async fn a_non_streaming_client_that_disconnects_cancels_the_model_call() {
     // The provider sends the start of an answer, then holds the connection open.
-    let provider = wire::Server::start(vec![wire::Reply::sse(
+    let provider = crate::wire::Server::start(vec![crate::wire::Reply::sse(
         text_stream_open(&["once ", "upon "]),
-        wire::End::Hold,
+        crate::wire::End::Hold,
     )])
     .await;
     let ww = write_ww(
@@ -269,5 +265,5 @@ in = input command_line {{ to: brain }}
         .wait_for_log(&["client went away before the answer"])
         .await;
     wait_session(&server, "gone-1", "idle", |s| s["busy"] == false).await;
-    common::assert_alive(&server).await;
+    crate::common::assert_alive(&server).await;
 }

@@ -1,9 +1,7 @@
 //! `llm ollama` against a loopback server speaking Ollama's `/api/chat` wire format (NDJSON streams).
 
-mod wire;
-
+use crate::wire::*;
 use serde_json::json;
-use wire::*;
 use woodwork_parser::Value;
 use woodwork_runtime::llm::{
     ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role, ToolCall, ToolSpec,
@@ -30,7 +28,7 @@ fn text_stream(tokens: &[&str]) -> Vec<String> {
     parts
 }
 
-/// Ollama's own conversation (shadows the shared `wire::hello`).
+/// Ollama's own conversation (shadows the shared `crate::wire::hello`).
 fn hello() -> ChatRequest {
     ChatRequest {
         messages: vec![

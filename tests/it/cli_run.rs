@@ -2,9 +2,6 @@
 //! end of input quit with 0, a file without `input command_line` or with errors exits 1, Ctrl-C
 //! during an answer cancels it (the provider sees its connection closed) and at the prompt quits.
 
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -213,11 +210,11 @@ fn ctrl_c_during_an_answer_cancels_it_and_closes_the_provider_connection() {
         .build()
         .unwrap();
     rt.block_on(async {
-        use wire::openai_sse::text_stream_open;
+        use crate::wire::openai_sse::text_stream_open;
         let server =
-            wire::Server::start(vec![wire::Reply::sse(
+            crate::wire::Server::start(vec![crate::wire::Reply::sse(
                 text_stream_open(&["Once ", "upon "]),
-                wire::End::Hold,
+                crate::wire::End::Hold,
             )])
             .await;
         let file = write_ww(

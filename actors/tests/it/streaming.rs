@@ -2,24 +2,21 @@
 //! Completions SSE) calling a tool natively and streaming its final answer as ordered
 //! `stream.chunk` envelopes; a dropped event stream closing the provider connection; llm memory.
 
-mod common;
-mod wire;
-
-use common::{component, config, map, r, with_prop};
+use crate::common::{component, config, map, r, with_prop};
+use crate::wire::openai_sse::{text_completion, text_stream, text_stream_open, tool_call_stream};
+use crate::wire::{End, Reply, Server};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
-use wire::openai_sse::{text_completion, text_stream, text_stream_open, tool_call_stream};
-use wire::{End, Reply, Server};
 use woodwork_parser::{Kind, Value};
 use woodwork_runtime::*;
 
 fn openai(name: &str, server: &Server) -> woodwork_parser::Component {
     let mut c = component(name, Kind::Llm, "openai");
     for (k, v) in [
-        ("api_key", wire::secret("sk-test-key")),
-        ("model", wire::s("gpt-test")),
-        ("base_url", wire::s(&format!("{}/v1", server.url))),
+        ("api_key", crate::wire::secret("sk-test-key")),
+        ("model", crate::wire::s("gpt-test")),
+        ("base_url", crate::wire::s(&format!("{}/v1", server.url))),
     ] {
         c = with_prop(c, k, v);
     }
@@ -74,7 +71,7 @@ async fn an_openai_agent_calls_a_tool_natively_and_streams_its_final_answer() {
             Value::List(vec![r("helper")]),
         ),
         "prompt",
-        map(&[("file", wire::s("p.md"))]),
+        map(&[("file", crate::wire::s("p.md"))]),
     );
     let mut cfg = config(
         vec![
@@ -201,7 +198,7 @@ async fn dropping_the_event_stream_closes_the_provider_connection() {
     drop(events);
     server.wait_held_connection_closed().await;
     // The llm's breaker did not count the cancellation as a failure.
-    common::eventually("model ready again", || {
+    crate::common::eventually("model ready again", || {
         rt.component("model").unwrap().state != ComponentState::Active
     })
     .await;
@@ -308,14 +305,17 @@ async fn a_streamed_model_call_runs_on_the_callers_thread() {
     let model = with_prop(
         component("model", Kind::Llm, "mock"),
         "replies",
-        Value::List(vec![common::slow("tokens from the caller's thread", 300)]),
+        Value::List(vec![crate::common::slow(
+            "tokens from the caller's thread",
+            300,
+        )]),
     );
     let rt = Runtime::start(config(vec![model], &[]), RuntimeOptions::default())
         .await
         .unwrap();
     let (first_tx, first_rx) = std::sync::mpsc::channel();
     let done = stream_from_another_arbiter(&rt, InputRequest::text("model", "go"), first_tx);
-    common::eventually("the model call started", || {
+    crate::common::eventually("the model call started", || {
         rt.component("model").unwrap().state == ComponentState::Active
     })
     .await;
@@ -345,11 +345,14 @@ async fn a_streamed_model_call_runs_on_the_callers_thread() {
 
 #[actix_rt::test]
 async fn a_panic_in_a_model_call_on_the_callers_thread_restarts_the_component() {
-    let mut model = common::mock(
+    let mut model = crate::common::mock(
         "model",
-        vec![common::panic_entry("remote boom"), common::s("ok now")],
+        vec![
+            crate::common::panic_entry("remote boom"),
+            crate::common::s("ok now"),
+        ],
     );
-    model.supervision = common::sup(
+    model.supervision = crate::common::sup(
         woodwork_parser::RestartType::Permanent,
         woodwork_parser::Strategy::OneForOne,
         5,

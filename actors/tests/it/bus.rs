@@ -1,9 +1,7 @@
 //! Bus behaviour through the runtime: breaker transitions, retries, TTL expiry into the DLQ,
 //! DLQ replay, backpressure.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 use woodwork_parser::{BreakerSpec, Kind};
 use woodwork_runtime::*;

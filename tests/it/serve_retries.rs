@@ -3,17 +3,13 @@
 //! breaker; a provider 404 names the URL it came from and shows on the component; the dead-letter
 //! queue keeps to its byte bound and `GET /dlq` pages through every letter exactly once.
 
-mod common;
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
-use common::{client, error_of, write_ww, Server};
+use crate::common::{client, error_of, write_ww, Server};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
 /// What a provider sends when it is down: 500 with OpenAI's error body.
-fn always_500() -> wire::Reply {
-    wire::Reply::json(
+fn always_500() -> crate::wire::Reply {
+    crate::wire::Reply::json(
         500,
         r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}"#,
     )
@@ -53,7 +49,7 @@ async fn health_bus(server: &Server) -> Value {
 
 #[tokio::test]
 async fn a_failing_provider_is_called_at_most_four_times_per_request_and_counted_once() {
-    let provider = wire::Server::start(vec![always_500()]).await;
+    let provider = crate::wire::Server::start(vec![always_500()]).await;
     let ww = system("retries-llm", &format!("{}/v1", provider.url), 2, "brain");
     let server = Server::start(&ww, &[]);
 
@@ -88,7 +84,7 @@ async fn a_failing_provider_is_called_at_most_four_times_per_request_and_counted
 
 #[tokio::test]
 async fn an_agent_over_a_failing_provider_makes_at_most_four_calls_per_request() {
-    let provider = wire::Server::start(vec![always_500()]).await;
+    let provider = crate::wire::Server::start(vec![always_500()]).await;
     let ww = system("retries-agent", &format!("{}/v1", provider.url), 2, "bot");
     let server = Server::start(&ww, &[]);
 
@@ -107,7 +103,7 @@ async fn an_agent_over_a_failing_provider_makes_at_most_four_calls_per_request()
 #[tokio::test]
 async fn a_provider_404_names_the_url_and_shows_on_the_component() {
     // `base_url` without `/v1`, the most common mistake; credentials in it never show.
-    let provider = wire::Server::start(vec![wire::Reply::Body {
+    let provider = crate::wire::Server::start(vec![crate::wire::Reply::Body {
         status: 404,
         content_type: "text/plain; charset=utf-8",
         headers: Vec::new(),

@@ -1,9 +1,7 @@
 //! The bad-input matrix (each answered with the right 4xx in the JSON error shape, the server
 //! still serving afterwards) and the runtime's failure statuses: 409, 502, 503, 504.
 
-mod common;
-
-use common::{assert_alive, client, error_of, quickstart, retry_after, write_ww, Server};
+use crate::common::{assert_alive, client, error_of, quickstart, retry_after, write_ww, Server};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::json;
 

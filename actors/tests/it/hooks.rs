@@ -1,9 +1,7 @@
 //! Pipes (replace or drop, in order, before delivery) and hooks (after, concurrent, failures
 //! counted) with real subprocesses.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use woodwork_parser::{HookAction, HookSpec, Kind, LogLevel, Span};
 use woodwork_runtime::*;
 

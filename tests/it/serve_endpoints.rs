@@ -1,8 +1,6 @@
 //! Every endpoint of DESIGN.md §5 over real HTTP against the real binary serving the quickstart.
 
-mod common;
-
-use common::{client, error_of, quickstart, write_ww, Server};
+use crate::common::{client, error_of, quickstart, write_ww, Server};
 use serde_json::{json, Value};
 
 async fn get_json(server: &Server, path: &str) -> (u16, Value) {

@@ -3,11 +3,7 @@
 //! project venv), a text-file and an embedded vector knowledge base, and its session's memory;
 //! the SSE stream shows `tool.call` and `tool.observation` carrying each tool's real result.
 
-mod common;
-#[path = "../actors/tests/wire/mod.rs"]
-mod wire;
-
-use common::{client, error_of, parse_sse, run_bounded, write_ww, Server};
+use crate::common::{client, error_of, parse_sse, run_bounded, write_ww, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -149,7 +145,7 @@ async fn a_functions_file_that_does_not_import_fails_startup_with_the_python_err
             file.display().to_string()
         ),
     );
-    let mut cmd = common::binary();
+    let mut cmd = crate::common::binary();
     cmd.arg("serve").arg(&ww).args(["--port", "0"]);
     let out = run_bounded(cmd);
     assert!(!out.status.success());
@@ -160,9 +156,9 @@ async fn a_functions_file_that_does_not_import_fails_startup_with_the_python_err
 
 #[tokio::test]
 async fn an_agent_calls_a_web_api_with_query_and_sees_non_2xx_as_an_observation() {
-    let api = wire::Server::start(vec![
-        wire::Reply::json(200, r#"{"city":"Paris","temp_c":21}"#),
-        wire::Reply::json(404, r#"{"error":"no such city"}"#),
+    let api = crate::wire::Server::start(vec![
+        crate::wire::Reply::json(200, r#"{"city":"Paris","temp_c":21}"#),
+        crate::wire::Reply::json(404, r#"{"error":"no such city"}"#),
     ])
     .await;
     let ww = agent_ww(
@@ -276,12 +272,12 @@ async fn an_llm_with_an_embedded_vector_knowledge_base_gets_the_best_passage_in_
     .unwrap();
     std::fs::write(docs.join("node_modules/skip.md"), "never embedded").unwrap();
     // One vector for every text: with one chunk stored, it is the best match whatever the query.
-    let embeddings = wire::Server::start(vec![wire::Reply::json(
+    let embeddings = crate::wire::Server::start(vec![crate::wire::Reply::json(
         200,
         r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8,0.0]}],"model":"emb"}"#,
     )])
     .await;
-    let chat = wire::Server::start(vec![wire::Reply::json(
+    let chat = crate::wire::Server::start(vec![crate::wire::Reply::json(
         200,
         r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Within 14 days."},"finish_reason":"stop"}]}"#,
     )])

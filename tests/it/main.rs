@@ -1,0 +1,20 @@
+//! The binary's integration tests: the real `woodwork-actors` over real HTTP, sockets and
+//! subprocesses. One test binary with a module per area, so CI compiles and links it once.
+
+mod common;
+#[path = "../../actors/tests/wire/mod.rs"]
+mod wire;
+
+mod cli_check;
+mod cli_run;
+mod serve_agent;
+mod serve_auth;
+mod serve_endpoints;
+mod serve_errors;
+mod serve_operator;
+mod serve_protocol;
+mod serve_retries;
+mod serve_sessions;
+mod serve_shutdown;
+mod serve_sse;
+mod serve_tools;

@@ -22,4 +22,7 @@ pub enum AgentError {
     /// message already names the component and the setting.
     #[error("{0}")]
     Reference(String),
+    /// Its settings do not read as an `agent llm` spec (a hand-built config with a wrong type).
+    #[error("{0}")]
+    Config(String),
 }

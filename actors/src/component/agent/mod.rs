@@ -26,9 +26,10 @@ pub use parse::parse_reply;
 use serde_json::json;
 use std::sync::Arc;
 use tools::{Tools, ASK_USER};
+use woodwork_parser::spec::Spec;
 
 /// Default step limit.
-pub const DEFAULT_MAX_STEPS: usize = 25;
+pub const DEFAULT_MAX_STEPS: usize = woodwork_parser::schema::defaults::AGENT_MAX_STEPS as usize;
 
 /// An agent loop waiting for the user's answer to `ask_user`, kept in the session.
 #[derive(Debug, Clone)]
@@ -71,10 +72,6 @@ pub struct AgentBehaviour {
     shared: Arc<Shared>,
 }
 
-fn name_of(v: &woodwork_parser::Value) -> Option<&str> {
-    v.as_ref_name().or_else(|| v.as_str())
-}
-
 impl AgentBehaviour {
     pub fn new(
         cell: &Arc<ComponentCell>,
@@ -82,9 +79,13 @@ impl AgentBehaviour {
     ) -> Result<AgentBehaviour, AgentError> {
         let spec = &cell.spec;
         let agent = || spec.name.to_string();
-        let model_name = spec
-            .prop("model")
-            .and_then(name_of)
+        let a = match spec.spec().map_err(|e| AgentError::Config(e.to_string()))? {
+            Spec::Agent(a) => a,
+            _ => return Err(AgentError::MissingModel { agent: agent() }),
+        };
+        let model_name = a
+            .model
+            .as_deref()
             .ok_or_else(|| AgentError::MissingModel { agent: agent() })?;
         let model_cell = services
             .router
@@ -102,25 +103,16 @@ impl AgentBehaviour {
                 agent: agent(),
                 model: model_name.to_string(),
             })?;
-        let names: Vec<String> = spec
-            .prop("tools")
-            .and_then(|v| v.as_list())
-            .map(|l| l.iter().filter_map(name_of).map(str::to_string).collect())
-            .unwrap_or_default();
-        if names.iter().any(|n| n == &spec.name) {
+        if a.tools.iter().any(|n| n == &spec.name) {
             return Err(AgentError::OwnTool { agent: agent() });
         }
-        let tools = Tools::resolve(&spec.name, &names, &services.router)?;
-        let max_steps = spec
-            .prop("max_steps")
-            .and_then(|v| v.as_i64())
+        let tools = Tools::resolve(&spec.name, &a.tools, &services.router)?;
+        let max_steps = a
+            .max_steps
             .filter(|n| *n > 0)
-            .map(|n| n as usize)
+            .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(DEFAULT_MAX_STEPS);
-        let planning = spec
-            .prop("planning")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+        let planning = a.planning;
         let template = prompt::template(spec, &services.base_dir)?;
         let catalogue = tools.catalogue();
         let rendered = Rendered {

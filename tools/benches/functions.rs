@@ -8,8 +8,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::percentiles;
+use std::time::Duration;
+use support::{interleaved, percentiles};
 use woodwork_tools::functions::{FunctionsSettings, PythonFunctions, WORKER_SOURCE};
 use woodwork_tools::observation::MAX_OBSERVATION;
 use woodwork_tools::{ToolBackend, ToolRequest};
@@ -106,15 +106,13 @@ fn bench(c: &mut Criterion) {
         raw.ping();
         assert_eq!(rt.block_on(backend.call(ping())).expect("ping"), "pong");
     }
-    let (mut ours, mut floor) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
-    for _ in 0..SAMPLES {
-        let t = Instant::now();
-        rt.block_on(backend.call(ping())).expect("ping");
-        ours.push(t.elapsed());
-        let t = Instant::now();
-        raw.ping();
-        floor.push(t.elapsed());
-    }
+    let (ours, floor) = interleaved(
+        SAMPLES,
+        || {
+            rt.block_on(backend.call(ping())).expect("ping");
+        },
+        || raw.ping(),
+    );
     let (o50, o99) = percentiles(ours);
     let (f50, f99) = percentiles(floor);
     println!("\napi functions round trip of ping(), {SAMPLES} calls each (µs):");

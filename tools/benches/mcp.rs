@@ -8,8 +8,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::percentiles;
+use std::time::Duration;
+use support::{interleaved, percentiles};
 use woodwork_tools::mcp::{McpServer, McpSettings, McpTransport};
 use woodwork_tools::{ToolBackend, ToolRequest};
 
@@ -121,15 +121,13 @@ fn bench(c: &mut Criterion) {
         ..noop()
     }))
     .expect("reset stats");
-    let (mut ours, mut floor) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
-    for _ in 0..SAMPLES {
-        let t = Instant::now();
-        rt.block_on(backend.call(noop())).expect("noop");
-        ours.push(t.elapsed());
-        let t = Instant::now();
-        raw.call_noop();
-        floor.push(t.elapsed());
-    }
+    let (ours, floor) = interleaved(
+        SAMPLES,
+        || {
+            rt.block_on(backend.call(noop())).expect("noop");
+        },
+        || raw.call_noop(),
+    );
     let stats = rt
         .block_on(backend.call(ToolRequest {
             action: Some("stats".into()),

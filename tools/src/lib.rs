@@ -4,6 +4,7 @@
 //! readiness. Nothing here knows of actors or of the `.ww` parser: backends take typed settings.
 
 pub mod backend;
+mod backoff;
 pub mod files;
 pub mod observation;
 pub mod process;

@@ -1,6 +1,7 @@
 //! Restart bookkeeping: whether the worker is up, and when to try again after a failed start,
 //! so a file that keeps failing to import is retried with growing pauses instead of in a loop.
 
+use crate::backoff::Backoff;
 use crate::Readiness;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 pub(super) struct Health {
     pub readiness: Readiness,
-    failures: u32,
+    backoff: Backoff,
     retry_at: Option<Instant>,
     last_error: String,
 }
@@ -18,7 +19,7 @@ impl Health {
     pub fn new() -> Health {
         Health {
             readiness: Readiness::Starting,
-            failures: 0,
+            backoff: Backoff::new(FIRST_BACKOFF, MAX_BACKOFF),
             retry_at: None,
             last_error: String::new(),
         }
@@ -26,17 +27,13 @@ impl Health {
 
     pub fn started(&mut self) {
         self.readiness = Readiness::Ready;
-        self.failures = 0;
+        self.backoff.reset();
         self.retry_at = None;
     }
 
-    /// A start failed: back off exponentially (250 ms doubling, capped at 30 s).
+    /// A start failed: back off exponentially (250 ms doubling, capped at 30 s, jittered).
     pub fn start_failed(&mut self, error: &str) {
-        self.failures = self.failures.saturating_add(1);
-        let backoff = FIRST_BACKOFF
-            .saturating_mul(1u32 << self.failures.saturating_sub(1).min(16))
-            .min(MAX_BACKOFF);
-        self.retry_at = Some(Instant::now() + backoff);
+        self.retry_at = Some(Instant::now() + self.backoff.next_delay());
         self.last_error = error.to_string();
         self.readiness = Readiness::Down(error.to_string());
     }

@@ -3,7 +3,6 @@
 //! its server alive itself: a server that exits or breaks its stream is restarted with backoff,
 //! and while it is down calls answer `Unavailable` at once.
 
-mod backoff;
 mod call;
 mod connect;
 mod describe;

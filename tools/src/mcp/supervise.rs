@@ -2,9 +2,9 @@
 //! be reported broken by a call; kill what is left of it; reconnect with backoff; repeat until
 //! shutdown.
 
-use super::backoff::Backoff;
 use super::connect::{self, Connection};
 use super::{Inner, Live, SHUTDOWN_GRACE};
+use crate::backoff::Backoff;
 use rmcp::model::{ClientRequest, PingRequest};
 use rmcp::service::{Peer, ServiceError};
 use rmcp::RoleClient;
@@ -25,7 +25,8 @@ pub(crate) async fn run(
     mut conn: Connection,
     mut live: Arc<Live>,
 ) {
-    let mut backoff = Backoff::new();
+    // 100 ms doubling to 5 s: a server that crashed once is back at once, a crash loop costs little.
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let up_since = Instant::now();
         // Only stdio servers have a process group; HTTP ones need pings to be watched.

@@ -37,6 +37,12 @@ pub fn reject(req: &ServiceRequest) -> Option<HttpResponse> {
         return None;
     }
     tracing::info!("rejected: missing or wrong bearer token");
+    // OpenAI SDKs read only OpenAI's error shape: the 401 on `/v1/*` is in it.
+    if crate::server::routes::openai::is_openai_path(req.path()) {
+        return Some(
+            crate::server::routes::openai::errors::OpenAiError::unauthorized().error_response(),
+        );
+    }
     Some(ApiError::unauthorized().error_response())
 }
 

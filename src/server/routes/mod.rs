@@ -9,6 +9,7 @@
 //! | `GET /sessions/{id}`, `DELETE /sessions/{id}` | session info (turns, busy); end it (204) |
 //! | `GET /dlq`, `POST /dlq/{id}/replay` | dead letters; replay one (its answer, like an input) |
 //! | `GET /metrics` | Prometheus text |
+//! | `POST /v1/chat/completions`, `GET /v1/models`, `GET /v1/models/{id}` | the OpenAI-compatible API ([`openai`]); errors in OpenAI's shape |
 //!
 //! Every GET route answers HEAD (same status and headers, no body).
 //!
@@ -23,6 +24,7 @@ pub mod fallback;
 pub mod health;
 pub mod input;
 pub mod metrics;
+pub mod openai;
 pub mod sessions;
 
 use actix_web::{guard, web};
@@ -48,6 +50,8 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
         "/metrics" => return "/metrics",
         "/components" => return "/components",
         "/dlq" => return "/dlq",
+        openai::CHAT => return openai::CHAT,
+        openai::MODELS => return openai::MODELS,
         _ => {}
     }
     let Some(rest) = path.strip_prefix('/') else {
@@ -65,6 +69,7 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
         (Some("components"), Some(n), None, _) if named(n) => "/components/{name}",
         (Some("sessions"), Some(n), None, _) if named(n) => "/sessions/{id}",
         (Some("dlq"), Some(n), Some("replay"), None) if named(n) => "/dlq/{id}/replay",
+        (Some("v1"), Some("models"), Some(n), None) if named(n) => openai::MODEL,
         _ if is_input(path) => INPUT,
         _ => UNMATCHED,
     }
@@ -90,6 +95,9 @@ fn get_or_head() -> actix_web::Route {
 
 /// Registers every endpoint of DESIGN.md §5.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The OpenAI routes first: static paths matched before any pattern's regex; none overlaps
+    // `/{component}/input` (see `openai::configure`).
+    openai::configure(cfg);
     // POST /{x}/input first, guarded to POST, so a POST to `…/input` is always input (most never
     // get here: the middleware answers them before routing, see `input::fast_path`). Other
     // methods fall through to the routes below (the last entry answers them 405).
@@ -140,6 +148,9 @@ mod tests {
                         "/sessions/{id}",
                         "/dlq",
                         "/dlq/{id}/replay",
+                        "/v1/chat/completions",
+                        "/v1/models",
+                        "/v1/models/{id}",
                         "/{component}/input",
                     ] {
                         cfg.service(web::resource(p).to(echo_pattern));
@@ -167,6 +178,16 @@ mod tests {
             "/dlq/x/replay",
             "/dlq/x/replay/",
             "/dlq/input",
+            "/v1/chat/completions",
+            "/v1/chat/completions/",
+            "/v1/chat",
+            "/v1/models",
+            "/v1/models/",
+            "/v1/models/bot",
+            "/v1/models/bot/x",
+            "/v1/models/input",
+            "/v1/input",
+            "/v1",
             "/in/input",
             "/in/input/",
             "//input",

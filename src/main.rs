@@ -1,6 +1,7 @@
 //! `woodwork-actors`: the command line.
 
 mod cli;
+mod input_api;
 mod log_writer;
 mod logging;
 mod server;

@@ -379,10 +379,6 @@ fn not_served(schema: &TypeSchema) -> Option<(&'static str, &'static str)> {
             "placement across processes is not implemented yet; this process serves every component and the declaration is ignored",
             "remove it, or keep it for a later version; `/health` lists it as `inactive`",
         )),
-        (Kind::Input, "api") => Some((
-            "its own `port` is not opened yet; the pipeline is served at `POST /<name>/input` on the main server",
-            "send input to the main server (`woodwork-actors serve --port`) at `/<name>/input`",
-        )),
         (Kind::Output, "webhook") => Some((
             "results are not POSTed to `url` yet; they are returned to the caller",
             "read the result from the HTTP answer of `POST /<input>/input`",

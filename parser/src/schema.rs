@@ -456,6 +456,11 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 Default::Str("127.0.0.1"),
                 "address to bind",
             ),
+            opt(
+                "cors",
+                Ty::StrList,
+                "origins browsers may call it from, e.g. [\"http://localhost:3000\"] (any when absent)",
+            ),
         ],
         key_aliases: &[],
     },

@@ -57,6 +57,9 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// An `input api` component's port could not be read or bound (src/input_api).
+    #[error("{0}")]
+    InputApi(String),
 }
 
 /// How long the workers wait, after the drain timeout, for the 503s it caused to be written.
@@ -67,6 +70,7 @@ const DRAIN_ANSWER_MARGIN: Duration = Duration::from_secs(2);
 pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError> {
     let mut signals = signals::Signals::install();
     let metrics = prometheus::install();
+    let input_apis = crate::input_api::plan(&config, &opts).map_err(ServeError::InputApi)?;
     let runtime = Runtime::start(config, opts.runtime)
         .await
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
@@ -100,6 +104,13 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
             return Err(ServeError::Bind { addr, source });
         }
     };
+    let input_apis = match input_apis.start(&runtime) {
+        Ok(apis) => apis,
+        Err(e) => {
+            runtime.shutdown().await;
+            return Err(ServeError::InputApi(e));
+        }
+    };
     for l in &listeners {
         if let Ok(a) = l.local_addr() {
             // Tests and scripts read this line to find the port (`--port 0` picks a free one).
@@ -125,6 +136,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
 
     let signal = signals.next().await;
     draining.store(true, Ordering::Release);
+    input_apis.drain();
     tracing::info!(
         signal,
         drain_timeout_s = opts.drain_timeout.as_secs(),
@@ -158,6 +170,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
         Err(e) => tracing::warn!("server task failed: {e}"),
         Ok(Ok(())) => {}
     }
+    input_apis.stop(!forced).await;
     tracing::info!("HTTP server stopped; stopping actors in reverse start order");
     runtime.shutdown().await;
     tracing::info!("stopped");

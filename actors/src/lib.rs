@@ -12,6 +12,7 @@ pub(crate) mod component;
 pub mod envelope;
 pub mod error;
 pub mod hooks;
+pub(crate) mod lifecycle;
 pub mod llm;
 pub mod memory;
 pub mod reply;

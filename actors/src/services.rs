@@ -3,7 +3,7 @@
 //! defined here, not in `runtime`, so that what actors share does not depend on the facade.
 
 use crate::bus::MessageBus;
-use crate::component::actor::ChildFailed;
+use crate::lifecycle::ChildFailed;
 use crate::router::Router;
 use crate::session::SessionTable;
 use std::sync::{Arc, OnceLock};

@@ -16,10 +16,12 @@
 mod entry;
 mod id;
 mod manager;
+mod paused;
 mod slots;
 
 pub use id::MAX_SESSION_ID;
 pub use manager::{EvictIdle, SessionManager};
+pub use paused::Paused;
 
 use crate::envelope::now_unix;
 use crate::error::{CancelReason, RuntimeError};
@@ -493,7 +495,7 @@ impl SessionTable {
 
     /// Parks an agent's loop until the session's next input (`ask_user`). Like [`Self::record`],
     /// `id` must be the turn's own session id, so an ended session's turn parks nothing.
-    pub fn pause(&self, id: &Arc<str>, agent: &Arc<str>, state: crate::component::agent::Paused) {
+    pub fn pause(&self, id: &Arc<str>, agent: &Arc<str>, state: Paused) {
         let mut t = self.table.lock();
         let Some(slot) = t.slot_of(id) else {
             return;
@@ -506,7 +508,7 @@ impl SessionTable {
     }
 
     /// Takes the parked loop of `agent` in this session, if it asked the user something.
-    pub fn resume(&self, id: &str, agent: &str) -> Option<crate::component::agent::Paused> {
+    pub fn resume(&self, id: &str, agent: &str) -> Option<Paused> {
         let mut t = self.table.lock();
         let slot = t.slot(id)?;
         let s = t.slots.get_mut(slot)?;

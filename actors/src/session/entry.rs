@@ -1,8 +1,8 @@
 //! One session's state in the table, and which eviction class it belongs to.
 
 use super::slots::Class;
+use super::Paused;
 use super::SessionTurn;
-use crate::component::agent::Paused;
 use crate::memory::MemoryWindow;
 use crate::reply::Turn;
 use std::collections::VecDeque;

@@ -1,7 +1,7 @@
 //! The pure restart decision: restart type, intensity window and exponential backoff with jitter.
 
 use crate::bus::backoff;
-pub(crate) use crate::component::actor::Decision;
+pub(crate) use crate::lifecycle::Decision;
 use crate::types::ComponentState;
 use std::collections::VecDeque;
 use std::time::Instant;

@@ -3,7 +3,7 @@
 //! exceeded, and stops components in reverse start order with a per-child timeout.
 
 use super::policy::decide;
-use crate::component::actor::{ChildFailed, Decision};
+use crate::lifecycle::{ChildFailed, Decision};
 use crate::component::{ComponentCell, Kill, Restart, Stop};
 use crate::types::ComponentState;
 use actix::prelude::*;

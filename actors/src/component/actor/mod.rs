@@ -8,7 +8,6 @@ mod failure;
 mod restart;
 
 pub use failure::{admit, breaker_changed, Refused};
-pub use restart::{ChildFailed, Decision};
 
 use super::behaviour::Behaviour;
 use super::cell::ComponentCell;

@@ -1,37 +1,16 @@
 //! Restart protocol of a component actor: a panic asks the root supervisor, which decides restart
 //! (fresh behaviour in the same mailbox, after backoff, then the messages in hand re-delivered) or
-//! stop (their callers answered with the cause). The messages of that exchange are defined here,
-//! so the actor does not depend on the supervisor (the supervisor depends on them).
+//! stop (their callers answered with the cause). The messages of that exchange live in
+//! [`crate::lifecycle`], which both sides import.
 
 use super::{breaker_changed, lifecycle_event, ComponentActor, Deliver};
 use crate::bus::slots::Slot;
 use crate::component::behaviour::Behaviour;
 use crate::envelope::{Envelope, EventType};
+use crate::lifecycle::{ChildFailed, Decision};
 use crate::types::ComponentState;
 use actix::prelude::*;
 use std::time::Duration;
-
-/// What the supervisor tells a failed component.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    /// Restart after this delay.
-    Restart { backoff: Duration },
-    /// Do not restart: stay in `state` (terminated for temporary children, failed on escalation).
-    Stop {
-        state: ComponentState,
-        reason: String,
-    },
-}
-
-/// A component panicked; answer with what it must do.
-pub struct ChildFailed {
-    pub index: usize,
-    pub cause: String,
-}
-
-impl Message for ChildFailed {
-    type Result = Decision;
-}
 
 impl ComponentActor {
     pub(super) fn on_panic(

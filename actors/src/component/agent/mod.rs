@@ -21,6 +21,7 @@ use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role, ToolCall, ToolSpec};
 use crate::memory::MemoryRef;
 use crate::services::Services;
+use crate::session::Paused;
 pub use error::AgentError;
 pub use parse::parse_reply;
 use serde_json::json;
@@ -30,18 +31,6 @@ use woodwork_parser::spec::Spec;
 
 /// Default step limit.
 pub const DEFAULT_MAX_STEPS: usize = woodwork_parser::schema::defaults::AGENT_MAX_STEPS as usize;
-
-/// An agent loop waiting for the user's answer to `ask_user`, kept in the session.
-#[derive(Debug, Clone)]
-pub struct Paused {
-    messages: Vec<ChatMessage>,
-    step: usize,
-    call: ToolCall,
-    /// Native call (answered with a tool message) or a text `Action:` (a user message).
-    native: bool,
-    /// The turn's original input (what memory records).
-    input: String,
-}
 
 /// The system prompt and native tool specs as last rendered, with the tool list they came from.
 struct Rendered {

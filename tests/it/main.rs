@@ -7,6 +7,7 @@ mod wire;
 
 mod cli_check;
 mod cli_run;
+mod openai_api;
 mod serve_agent;
 mod serve_auth;
 mod serve_endpoints;

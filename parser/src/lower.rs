@@ -41,15 +41,19 @@ pub fn lower(
     let mut to = Vec::new();
     let mut seen = SeenKeys::default();
     // Keys whose requirement is waived because their `unless` key is written (openai's `api_key`
-    // next to a `base_url`); empty, and free, for every other schema.
+    // next to a `base_url`), in the file or in its environment variable, or because their own
+    // environment variable gives them (always, under `--no-env`: the deployment may set it);
+    // empty, and free, for every other schema.
     let waived: Vec<&'static str> = schema
         .keys
         .iter()
         .filter(|k| {
-            k.unless.is_some_and(|other| {
+            let other_given = k.unless.is_some_and(|other| {
                 crate::ast::items(&decl.body.members)
                     .any(|e| canonical_key(schema, &e.key.text) == other)
-            })
+                    || schema.key(other).is_some_and(|o| from_environment(o, env))
+            });
+            other_given || from_environment(k, env)
         })
         .map(|k| k.name)
         .collect();
@@ -129,6 +133,12 @@ pub fn lower(
             continue;
         }
         let given = seen.contains(spec.name);
+        if !given {
+            if let Some(value) = env_value(spec, env) {
+                comp.props.insert(spec.name.to_string(), value);
+                continue;
+            }
+        }
         if required(spec) {
             if given {
                 continue; // given but invalid or unset: reported above
@@ -149,7 +159,13 @@ pub fn lower(
                     ),
                 )
                 .primary(format!("`{}` is required here", spec.name))
-                .help(format!("add {}", spec.doc)),
+                .help(match spec.env {
+                    Some(var) => format!(
+                        "add {}, or set the environment variable `{var}` (in the environment or in `.env` next to this file)",
+                        spec.doc
+                    ),
+                    None => format!("add {}", spec.doc),
+                }),
             );
             continue;
         }
@@ -171,6 +187,29 @@ pub fn lower(
         implicit_model,
         name_range,
     }
+}
+
+/// True when `spec`'s environment variable may give its value: set and not blank, or not looked
+/// at (`--no-env`, where `env` is None: the deployment may set it).
+fn from_environment(spec: &schema::KeySpec, env: Option<&EnvSource>) -> bool {
+    spec.env.is_some_and(|var| match env {
+        None => true,
+        Some(env) => env.get(var).is_some_and(|v| !v.trim().is_empty()),
+    })
+}
+
+/// The value of `spec` from its environment variable, if it has one and it is set: a secret for
+/// secret keys (a provider key read from the environment is never shown).
+fn env_value(spec: &schema::KeySpec, env: Option<&EnvSource>) -> Option<Value> {
+    let value = env?.get(spec.env?)?.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(if spec.ty == schema::Ty::Secret {
+        Value::Secret(Secret::new(value))
+    } else {
+        Value::Str(value.to_string())
+    })
 }
 
 /// Maps old key names of the schema (`api_token`) to current ones.
@@ -378,10 +417,6 @@ fn not_served(schema: &TypeSchema) -> Option<(&'static str, &'static str)> {
         (Kind::Vm, "server") => Some((
             "placement across processes is not implemented yet; this process serves every component and the declaration is ignored",
             "remove it, or keep it for a later version; `/health` lists it as `inactive`",
-        )),
-        (Kind::Output, "webhook") => Some((
-            "results are not POSTed to `url` yet; they are returned to the caller",
-            "read the result from the HTTP answer of `POST /<input>/input`",
         )),
         _ => None,
     }

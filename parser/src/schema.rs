@@ -33,6 +33,10 @@ pub mod defaults {
     pub const PYTHON: &str = "python3";
     /// `agent llm` `max_steps`: the step limit of one turn.
     pub const AGENT_MAX_STEPS: i64 = 25;
+    /// `output webhook` `retries`: POSTs after the first one fails (4 attempts at most).
+    pub const WEBHOOK_RETRIES: i64 = 3;
+    /// `output webhook` per-attempt timeout in seconds when the common `timeout` key is absent.
+    pub const WEBHOOK_TIMEOUT_S: f64 = 10.0;
 }
 
 /// The type a key's value must have.
@@ -128,6 +132,9 @@ pub struct KeySpec {
     pub default: Default,
     /// What the key is for, shown in "missing key" help lines.
     pub doc: &'static str,
+    /// The environment variable the value comes from when the file sets none (`api_key` of
+    /// `llm claude` from `ANTHROPIC_API_KEY`), as the providers' own SDKs do (DESIGN.md §5).
+    pub env: Option<&'static str>,
 }
 
 const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
@@ -138,6 +145,7 @@ const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> KeySpec {
         unless: None,
         default: Default::None,
         doc,
+        env: None,
     }
 }
 
@@ -153,6 +161,14 @@ const fn req_unless(name: &'static str, other: &'static str, ty: Ty, doc: &'stat
     KeySpec {
         unless: Some(other),
         ..req(name, ty, doc)
+    }
+}
+
+/// `spec`, taking its value from the environment variable `var` when the file sets none.
+const fn from_env(spec: KeySpec, var: &'static str) -> KeySpec {
+    KeySpec {
+        env: Some(var),
+        ..spec
     }
 }
 
@@ -248,18 +264,24 @@ pub static SCHEMAS: &[TypeSchema] = &[
         aliases: &[],
         keys: &[
             DESCRIPTION,
-            req_unless(
-                "api_key",
-                "base_url",
-                Ty::Secret,
-                "the provider's API key, e.g. `api_key: $OPENAI_API_KEY` (optional for a local `base_url`)",
+            from_env(
+                req_unless(
+                    "api_key",
+                    "base_url",
+                    Ty::Secret,
+                    "the provider's API key, e.g. `api_key: $OPENAI_API_KEY` (optional for a local `base_url`)",
+                ),
+                "OPENAI_API_KEY",
             ),
             def("model", Ty::Str, Default::Str(defaults::OPENAI_MODEL), "model name"),
-            def(
-                "base_url",
-                Ty::Str,
-                Default::Str(defaults::OPENAI_BASE_URL),
-                "any OpenAI-compatible server",
+            from_env(
+                def(
+                    "base_url",
+                    Ty::Str,
+                    Default::Str(defaults::OPENAI_BASE_URL),
+                    "any OpenAI-compatible server",
+                ),
+                "OPENAI_BASE_URL",
             ),
             TEMPERATURE,
             MAX_TOKENS,
@@ -276,10 +298,13 @@ pub static SCHEMAS: &[TypeSchema] = &[
         aliases: &["anthropic"],
         keys: &[
             DESCRIPTION,
-            req(
-                "api_key",
-                Ty::Secret,
-                "the Anthropic API key, e.g. `api_key: $ANTHROPIC_API_KEY`",
+            from_env(
+                req(
+                    "api_key",
+                    Ty::Secret,
+                    "the Anthropic API key, e.g. `api_key: $ANTHROPIC_API_KEY`",
+                ),
+                "ANTHROPIC_API_KEY",
             ),
             def(
                 "model",
@@ -293,11 +318,14 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 Default::Int(defaults::CLAUDE_MAX_TOKENS),
                 "reply length limit in tokens",
             ),
-            def(
-                "base_url",
-                Ty::Str,
-                Default::Str(defaults::CLAUDE_BASE_URL),
-                "API base URL",
+            from_env(
+                def(
+                    "base_url",
+                    Ty::Str,
+                    Default::Str(defaults::CLAUDE_BASE_URL),
+                    "API base URL",
+                ),
+                "ANTHROPIC_BASE_URL",
             ),
             TEMPERATURE,
             MEMORY,
@@ -482,6 +510,12 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 "where results are POSTed, e.g. `url: \"https://example.com/hook\"`",
             ),
             opt("headers", Ty::SecretStrMap, "extra HTTP headers"),
+            def(
+                "retries",
+                Ty::Int { min: 0 },
+                Default::Int(defaults::WEBHOOK_RETRIES),
+                "retries of a failed POST (5xx, timeout, connection error) before the answer goes to the dead-letter queue",
+            ),
         ],
         key_aliases: &[],
     },

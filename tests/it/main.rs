@@ -7,6 +7,7 @@ mod wire;
 
 mod cli_check;
 mod cli_run;
+mod provider_env;
 mod openai_api;
 mod serve_agent;
 mod serve_auth;
@@ -19,3 +20,4 @@ mod serve_sessions;
 mod serve_shutdown;
 mod serve_sse;
 mod serve_tools;
+mod serve_webhook;

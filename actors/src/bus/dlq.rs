@@ -20,6 +20,10 @@ pub enum DeadLetterReason {
     RetriesExhausted,
     /// A redelivery found the component's mailbox full for the whole send timeout.
     MailboxFull,
+    /// An `output webhook` could not deliver an answer: a 4xx, a redirect loop, its retries
+    /// spent on 5xx / timeouts / connection errors, or too many deliveries in flight. Replaying
+    /// the letter POSTs the answer again.
+    WebhookFailed,
 }
 
 impl DeadLetterReason {
@@ -29,6 +33,7 @@ impl DeadLetterReason {
             DeadLetterReason::TtlExpired => "ttl_expired",
             DeadLetterReason::RetriesExhausted => "retries_exhausted",
             DeadLetterReason::MailboxFull => "mailbox_full",
+            DeadLetterReason::WebhookFailed => "webhook_failed",
         }
     }
 }

@@ -7,6 +7,7 @@ use super::console::Console;
 use super::llm::LlmBehaviour;
 use super::memory_tool::MemoryTool;
 use super::tool::ToolBehaviour;
+use super::webhook::Webhook;
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
 use crate::services::Services;
@@ -19,8 +20,8 @@ pub enum Behaviour {
     Input,
     /// `output console`: prints streamed turns on stdout, returns the terminal result.
     Console(Console),
-    /// `output webhook`: passes through (`check` warns that it does not POST yet).
-    PassThrough,
+    /// `output webhook`: returns each answer to the caller and POSTs it to its `url`.
+    Webhook(Webhook),
     Llm(LlmBehaviour),
     Agent(AgentBehaviour),
     /// `api *`, `mcp server`, `knowledge_base *`: calls of the cell's tool backend.
@@ -40,7 +41,11 @@ impl Behaviour {
         Ok(match spec.kind {
             Kind::Input => Behaviour::Input,
             Kind::Output if spec.type_name == "console" => Behaviour::Console(Console::default()),
-            Kind::Output => Behaviour::PassThrough,
+            Kind::Output => Behaviour::Webhook(Webhook::new(
+                spec,
+                services.bus.clone(),
+                services.opts.mailbox_capacity,
+            )?),
             Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
             Kind::Agent => {
                 Behaviour::Agent(AgentBehaviour::new(cell, services).map_err(|e| e.to_string())?)
@@ -72,10 +77,7 @@ impl Behaviour {
                 env.payload.clone(),
             ))),
             Behaviour::Console(c) => c.handle(env, &cell.name),
-            Behaviour::PassThrough => Work::Now(Ok(Produced::shared(
-                EventType::ComponentResponse,
-                env.payload.clone(),
-            ))),
+            Behaviour::Webhook(w) => w.handle(env, cell),
             Behaviour::Llm(b) => b.handle(env, cell),
             Behaviour::Agent(b) => b.handle(env, cell),
             Behaviour::Tool(b) => b.handle(env),

@@ -14,6 +14,7 @@ pub mod model_breaker;
 pub mod retrieval;
 pub mod stream;
 pub mod tool;
+pub mod webhook;
 pub mod work;
 
 pub use actor::{ComponentActor, Kill, Restart, Stop};

@@ -13,6 +13,7 @@ mod agent;
 mod knowledge;
 mod llm;
 mod memory;
+mod output;
 mod read;
 mod tools;
 
@@ -20,6 +21,7 @@ pub use agent::AgentSpec;
 pub use knowledge::{ChromaSpec, TextFileSpec};
 pub use llm::{MockSpec, ProviderSpec};
 pub use memory::ShortTermSpec;
+pub use output::WebhookSpec;
 pub use read::{context, SecretPairs, SpecError};
 pub use tools::{FunctionsSpec, McpSpec, WebSpec};
 
@@ -42,7 +44,8 @@ pub enum Spec {
     ApiFunctions(FunctionsSpec),
     ApiWeb(WebSpec),
     Mcp(McpSpec),
-    /// Types whose whole config is in the common keys (inputs, outputs, `vm server`) or that no
+    Webhook(WebhookSpec),
+    /// Types whose whole config is in the common keys (inputs, `output console`, `vm server`) or that no
     /// runtime part reads yet.
     Other,
 }
@@ -64,6 +67,7 @@ impl Spec {
             (Kind::Api, "functions") => Spec::ApiFunctions(FunctionsSpec::read(&r)?),
             (Kind::Api, "web") => Spec::ApiWeb(WebSpec::read(&r)?),
             (Kind::Mcp, "server") => Spec::Mcp(McpSpec::read(&r)?),
+            (Kind::Output, "webhook") => Spec::Webhook(WebhookSpec::read(&r)?),
             _ => Spec::Other,
         })
     }

@@ -7,6 +7,7 @@ mod wire;
 
 mod cli_check;
 mod cli_run;
+mod input_api;
 mod provider_env;
 mod openai_api;
 mod serve_agent;

@@ -116,6 +116,18 @@ impl Table {
     }
 }
 
+/// A session as `/sessions` shows it.
+fn info_of(s: &Session) -> SessionInfo {
+    SessionInfo {
+        id: s.key.to_string(),
+        created_at: s.created_at,
+        last_active: s.last_active,
+        turns: s.turns,
+        busy: s.busy,
+        queued: s.waiters.iter().filter(|w| !w.is_closed()).count(),
+    }
+}
+
 /// All sessions.
 pub struct SessionTable {
     table: Mutex<Table>,
@@ -367,15 +379,32 @@ impl SessionTable {
     /// The `/sessions/{id}` view.
     pub fn info(&self, id: &str) -> Option<SessionInfo> {
         let t = self.table.lock();
-        let s = t.slots.get(t.slot(id)?)?;
-        Some(SessionInfo {
-            id: id.to_string(),
-            created_at: s.created_at,
-            last_active: s.last_active,
-            turns: s.turns,
-            busy: s.busy,
-            queued: s.waiters.iter().filter(|w| !w.is_closed()).count(),
-        })
+        t.slots.get(t.slot(id)?).map(info_of)
+    }
+
+    /// The `limit` most recently active sessions, most recent first, and how many there are in
+    /// all (`GET /sessions`). One pass over the table under its lock: two numbers copied per
+    /// session, then a partial sort of those; only the `limit` listed are built.
+    pub fn recent(&self, limit: usize) -> (usize, Vec<SessionInfo>) {
+        let t = self.table.lock();
+        let mut order: Vec<(f64, u32)> = t
+            .index
+            .values()
+            .filter_map(|&slot| t.slots.get(slot).map(|s| (s.last_active, slot)))
+            .collect();
+        let total = order.len();
+        let newest_first = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0);
+        if limit < order.len() {
+            order.select_nth_unstable_by(limit, newest_first);
+            order.truncate(limit);
+        }
+        order.sort_unstable_by(newest_first);
+        let sessions = order
+            .into_iter()
+            .filter_map(|(_, slot)| t.slots.get(slot))
+            .map(info_of)
+            .collect();
+        (total, sessions)
     }
 
     /// Ends a session: its running turn is cancelled (its caller is told the session ended),

@@ -158,6 +158,9 @@ pub struct ComponentStatus {
     pub mailbox_depth: usize,
     pub processed: u64,
     pub failed: u64,
+    /// Moving average of the handling time of its work, in ms (`null` until some was timed;
+    /// pass-through hops are not timed).
+    pub latency_ms: Option<f64>,
     pub last_failure: Option<String>,
 }
 

@@ -112,6 +112,12 @@ impl Runtime {
         self.services().sessions.info(id)
     }
 
+    /// The `limit` most recently active sessions (most recent first) and the number of live
+    /// sessions: the bounded list `GET /sessions` and the dashboard show.
+    pub fn recent_sessions(&self, limit: usize) -> (usize, Vec<SessionInfo>) {
+        self.services().sessions.recent(limit)
+    }
+
     /// A session's conversation memory (bounded; what agents see as history).
     pub fn session_history(&self, id: &str) -> Vec<crate::llm::ChatMessage> {
         self.services().sessions.history(id)

@@ -273,3 +273,26 @@ fn idle_expiry_takes_only_expired_sessions_and_a_drained_table_shrinks() {
     assert_eq!(t.len(), 11);
     assert_eq!(t.info("busy").unwrap().turns, 1);
 }
+
+#[test]
+fn recent_lists_the_most_recently_active_first_within_the_limit() {
+    let t = table();
+    for id in ["a", "b", "c", "d", "e"] {
+        drop(turn(&t, Some(id)));
+    }
+    {
+        let mut table = t.table.lock();
+        for (id, at) in [("a", 5.0), ("b", 1.0), ("c", 4.0), ("d", 2.0), ("e", 3.0)] {
+            let slot = table.slot(id).unwrap();
+            table.slots.get_mut(slot).unwrap().last_active = at;
+        }
+    }
+    let ids = |v: Vec<SessionInfo>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let (total, top) = t.recent(3);
+    assert_eq!(total, 5);
+    assert_eq!(ids(top), ["a", "c", "e"]);
+    let (total, all) = t.recent(100);
+    assert_eq!(total, 5);
+    assert_eq!(ids(all), ["a", "c", "e", "d", "b"]);
+    assert_eq!(t.recent(0), (5, Vec::new()));
+}

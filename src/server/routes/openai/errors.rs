@@ -141,6 +141,9 @@ mod tests {
         assert_eq!(busy.kind(), "server_error");
         let auth = OpenAiError::unauthorized().error_response();
         assert_eq!(auth.status(), 401);
-        assert_eq!(auth.headers().get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        assert_eq!(
+            auth.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Bearer"
+        );
     }
 }

@@ -59,13 +59,32 @@ pub fn items<T>(members: &[Member<T>]) -> impl Iterator<Item = &T> {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct File {
-    pub members: Vec<Member<Decl>>,
+    pub members: Vec<Member<Top>>,
 }
 
 impl File {
-    /// Declarations in source order, comments skipped.
+    /// Declarations in source order, comments and top-level settings skipped.
     pub fn decls(&self) -> impl Iterator<Item = &Decl> {
-        items(&self.members)
+        items(&self.members).filter_map(Top::decl)
+    }
+}
+
+/// One top-level element: a declaration, or a setting of the whole system (`hooks = [...]`,
+/// `pipes = [...]`) that is not a component, so it has no kind or type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Top {
+    Decl(Decl),
+    /// `key = value` at the top level, where the value is not `kind type { … }`.
+    Setting(Entry),
+}
+
+impl Top {
+    /// The declaration, or `None` for a setting.
+    pub fn decl(&self) -> Option<&Decl> {
+        match self {
+            Top::Decl(d) => Some(d),
+            Top::Setting(_) => None,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `check`: source text to a [`CheckReport`] — parse, classify, lower, resolve.
 
+use crate::ast::Top;
 use crate::classify::{classify, Class};
 use crate::diagnostic::Diagnostic;
 use crate::env::EnvSource;
@@ -7,6 +8,7 @@ use crate::lower::lower;
 use crate::model::{Config, Span};
 use crate::resolve::{resolve, Declared};
 use crate::source::LineIndex;
+use crate::system::{is_deployment, System, SystemLowerer};
 use crate::{CheckOptions, CheckReport};
 use std::collections::HashMap;
 use std::path::Path;
@@ -60,7 +62,24 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
     let mut declared: HashMap<String, Declared> = HashMap::with_capacity(count);
     let mut names: Vec<String> = Vec::with_capacity(count);
     let mut drafts = Vec::with_capacity(count);
-    for decl in crate::ast::items_mut(&mut file.members) {
+    let mut system = System::default();
+    for top in crate::ast::items_mut(&mut file.members) {
+        let mut sys = SystemLowerer {
+            idx: &idx,
+            env: env_source.as_ref(),
+            diags: &mut diags,
+        };
+        let decl = match top {
+            Top::Setting(entry) => {
+                sys.setting(&mut system, entry);
+                continue;
+            }
+            Top::Decl(decl) if is_deployment(decl) => {
+                sys.deployment(&mut system, decl);
+                continue;
+            }
+            Top::Decl(decl) => decl,
+        };
         let name = &decl.name.text;
         if ["true", "false", "null"]
             .iter()
@@ -109,6 +128,7 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
         }
     }
     let resolved = resolve(drafts, &declared, &names, &idx, &mut diags);
+    shorthand_scripts(path, source, &resolved.components, &system, &mut diags);
     if !diags.iter().any(Diagnostic::is_error) {
         crate::spec::check_specs(&resolved.components, &mut diags);
     }
@@ -131,8 +151,54 @@ pub fn check_source(path: &Path, source: &str, opts: &CheckOptions) -> CheckRepo
         components: resolved.components,
         routes: resolved.routes,
         start_order: resolved.start_order,
+        hooks: system.hooks,
+        pipes: system.pipes,
+        deployment: system.deployment,
     });
     report(diags, config)
+}
+
+/// The `"file.py::function"` shorthand names a file next to the `.ww` file: one that is not there
+/// is an error now rather than a failed start (a missing function is found at start, when the
+/// worker imports the file).
+fn shorthand_scripts(
+    path: &Path,
+    source: &str,
+    components: &[crate::model::Component],
+    system: &System,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let specs = components
+        .iter()
+        .flat_map(|c| c.hooks.iter().chain(&c.pipes))
+        .chain(system.hooks.iter().chain(&system.pipes));
+    for spec in specs {
+        let crate::model::HookAction::Python { script_path, .. } = &spec.action else {
+            continue;
+        };
+        let written_as_string = source
+            .get(spec.span.start..)
+            .is_some_and(|rest| rest.starts_with(['"', '\'']));
+        if !written_as_string {
+            continue;
+        }
+        let full = base.join(script_path);
+        if !full.is_file() {
+            diags.push(
+                Diagnostic::error(
+                    "missing-file",
+                    spec.span,
+                    format!("hook script `{}` not found", script_path.display()),
+                )
+                .primary("no such file")
+                .help(format!(
+                    "relative paths start at the .ww file's folder (looked for {}); create the file or fix the path",
+                    full.display()
+                )),
+            );
+        }
+    }
 }
 
 /// See [`crate::check_file`].

@@ -35,16 +35,8 @@ impl CommonLowerer<'_, '_> {
     pub fn to(&mut self, v: &Val) -> Vec<(String, Range)> {
         let one = |this: &mut Self, e: &Val| -> Option<(String, Range)> {
             match &e.kind {
-                ValKind::Ref(n) => Some((n.clone(), e.range)),
-                ValKind::Text(text) => {
-                    this.error(
-                        "wrong-type",
-                        e.range,
-                        "`to` expects the name of a declaration, found a string".into(),
-                        format!("remove the quotes: `to: {text}`"),
-                    );
-                    None
-                }
+                // The seed documents quote names (`to = ["output"]`): the same reference.
+                ValKind::Ref(n) | ValKind::Text(n) => Some((n.clone(), e.range)),
                 ValKind::Invalid => None,
                 _ => {
                     this.error(
@@ -86,7 +78,10 @@ impl CommonLowerer<'_, '_> {
     }
 
     fn hook(&mut self, key: &str, e: &Value, range: Range) -> Option<HookSpec> {
-        const HELP: &str = "an entry is { event, script_path, function_name }, { event, command: [..] }, { event, webhook: \"url\" } or { event, log: \"info\" }";
+        const HELP: &str = "an entry is { event, script_path, function_name }, { event, command: [..] }, { event, webhook: \"url\" }, { event, log: \"info\" } or \"file.py::function\"";
+        if let Value::Str(text) = e {
+            return self.shorthand(key, text, range);
+        }
         let Value::Map(m) = e else {
             self.error(
                 "invalid-hook",
@@ -243,6 +238,76 @@ impl CommonLowerer<'_, '_> {
             action,
             span: self.idx.span(range),
         })
+    }
+
+    /// The seed documents' `"file.py::function"`: a Python function, every event.
+    fn shorthand(&mut self, key: &str, text: &str, range: Range) -> Option<HookSpec> {
+        let help = format!(
+            "write `{key}: [\"hooks.py::on_event\"]` (a Python file, `::`, a function name), or a map like {{ event: \"input.received\", script_path: \"hooks.py\", function_name: \"on_event\" }}"
+        );
+        let Some((path, function)) = text.rsplit_once("::") else {
+            self.error(
+                "invalid-hook",
+                range,
+                format!("a `{key}` string must be \"file.py::function\""),
+                help,
+            );
+            return None;
+        };
+        let path = path.trim();
+        let function = function.trim();
+        let is_name = !function.is_empty()
+            && !function.starts_with(|c: char| c.is_ascii_digit())
+            && function
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if path.is_empty() || !is_name {
+            let what = if path.is_empty() {
+                "names no file before `::`"
+            } else {
+                "needs a Python function name after `::`"
+            };
+            self.error(
+                "invalid-hook",
+                range,
+                format!("this `{key}` entry {what}"),
+                help,
+            );
+            return None;
+        }
+        Some(HookSpec {
+            event: crate::events::WILDCARD.to_string(),
+            action: HookAction::Python {
+                script_path: PathBuf::from(path),
+                function_name: function.to_string(),
+            },
+            span: self.idx.span(range),
+        })
+    }
+
+    /// A seed-document map (`deployment`, `metrics`) read by `read`; values left unread by
+    /// `--no-env` leave it out rather than fail.
+    pub fn seed<T>(
+        &mut self,
+        value: &Value,
+        v: &Val,
+        read: fn(&Value) -> Result<T, crate::spec::deployment::Problem>,
+    ) -> Option<T> {
+        if has_unresolved(value) {
+            return None;
+        }
+        match read(value) {
+            Ok(t) => Some(t),
+            Err(p) => {
+                let code = if matches!(value, Value::Map(_)) {
+                    "invalid-value"
+                } else {
+                    "wrong-type"
+                };
+                self.error(code, v.range, p.message, p.help);
+                None
+            }
+        }
     }
 
     /// `streaming: true|false`.
@@ -465,6 +530,16 @@ impl CommonLowerer<'_, '_> {
         // Values left unresolved under --no-env keep their defaults.
         m.retain(|_, x| !matches!(x, Value::Unresolved(_)));
         Some(m)
+    }
+}
+
+/// True when an environment value was left unread (`--no-env`) anywhere inside `v`.
+pub fn has_unresolved(v: &Value) -> bool {
+    match v {
+        Value::Unresolved(_) => true,
+        Value::List(l) => l.iter().any(has_unresolved),
+        Value::Map(m) => m.values().any(has_unresolved),
+        _ => false,
     }
 }
 

@@ -56,7 +56,19 @@ pub fn format_file(file: &File) -> String {
         }
         match m {
             Member::Item {
-                value, trailing, ..
+                value: Top::Setting(e),
+                trailing,
+                ..
+            } => {
+                key(&e.key.text, &mut out);
+                out.push_str(" = ");
+                value(&e.value, 0, &mut out);
+                push_trailing(trailing, &mut out);
+            }
+            Member::Item {
+                value: Top::Decl(value),
+                trailing,
+                ..
             } => {
                 out.push_str(&value.name.text);
                 out.push_str(" = ");

@@ -25,6 +25,7 @@ pub mod spec;
 pub mod strings;
 mod suggest;
 pub mod summary;
+mod system;
 mod typecheck;
 mod values;
 

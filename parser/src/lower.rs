@@ -220,7 +220,7 @@ fn canonical_key<'k>(schema: &TypeSchema, key: &'k str) -> &'k str {
     }
 }
 
-fn report_unset(
+pub(crate) fn report_unset(
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
     key: &str,
@@ -322,6 +322,10 @@ fn common(
         "circuit_breaker" => comp.circuit_breaker = c.breaker(value, v),
         "timeout" => comp.timeout = c.timeout(&value, v),
         "session_policy" => comp.session_policy = c.session_policy(&value, v),
+        "deployment" => {
+            comp.deployment = c.seed(&value, v, crate::spec::deployment::component_deployment)
+        }
+        "metrics" => comp.metrics = c.seed(&value, v, crate::spec::deployment::metrics),
         _ => {}
     }
 }

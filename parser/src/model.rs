@@ -354,6 +354,10 @@ pub struct Component {
     pub streaming: Option<bool>,
     /// `session_policy: "enqueue" | "reject"`.
     pub session_policy: SessionPolicy,
+    /// The seed documents' `deployment = { mode, scaling, resources }` (read by `export`).
+    pub deployment: Option<crate::spec::ComponentDeployment>,
+    /// The seed documents' `metrics = { enabled, labels, events }`.
+    pub metrics: Option<crate::spec::MetricsSpec>,
 }
 
 impl Component {
@@ -374,6 +378,8 @@ impl Component {
             timeout: None,
             streaming: None,
             session_policy: SessionPolicy::Enqueue,
+            deployment: None,
+            metrics: None,
         }
     }
 
@@ -395,8 +401,9 @@ pub struct Route {
     pub inferred: bool,
 }
 
-/// A checked `.ww` file: what `serve` and `run` start.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A checked `.ww` file: what `serve` and `run` start. `Default` is an empty system, so
+/// hand-built configs (tests, benches) can leave the whole-system settings out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Config {
     /// The file it came from (diagnostics and relative paths like `script_path` resolve against it).
     pub path: PathBuf,
@@ -406,6 +413,12 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Component names in dependency order: everything a component references starts before it.
     pub start_order: Vec<String>,
+    /// Top-level `hooks = [...]`: they see every component's events, runtime events included.
+    pub hooks: Vec<HookSpec>,
+    /// Top-level `pipes = [...]`: they run before every component's own pipes.
+    pub pipes: Vec<HookSpec>,
+    /// The top-level `deployment = local|server|docker { … }` block.
+    pub deployment: Option<crate::spec::Deployment>,
 }
 
 impl Config {

@@ -282,7 +282,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn decl(&mut self) -> PResult<Decl> {
+    /// A declaration, or a top-level setting `key = value` whose value is not `kind type { … }`
+    /// (`hooks = [...]`); which settings exist is the checker's business.
+    fn decl(&mut self) -> PResult<Top> {
         if self.peek() != Tok::Ident {
             return Err(self.unexpected(
                 "a declaration `name = kind type { … }`",
@@ -298,6 +300,17 @@ impl<'a> Parser<'a> {
             ));
         }
         self.bump();
+        if matches!(
+            self.peek(),
+            Tok::LBracket | Tok::LBrace | Tok::Str | Tok::Int | Tok::Float | Tok::Env
+        ) {
+            let value = self.value()?;
+            return Ok(Top::Setting(Entry {
+                range: name.range.join(value.range),
+                key: name,
+                value,
+            }));
+        }
         if self.peek() != Tok::Ident {
             return Err(self.unexpected(
                 "a component kind and type",
@@ -318,13 +331,13 @@ impl<'a> Parser<'a> {
             ));
         }
         let body = self.block()?;
-        Ok(Decl {
+        Ok(Top::Decl(Decl {
             range: name_tok.range.join(body.range),
             name,
             kind,
             type_name,
             body,
-        })
+        }))
     }
 
     /// `{ entries }`; the current token is `{`.

@@ -271,7 +271,14 @@ fn unknown_ref<'a>(
         idx.span(range),
         format!("unknown reference `{name}`"),
     );
+    let quoted = idx.text(range).starts_with(['"', '\'']);
     match crate::suggest::did_you_mean(name, candidates) {
+        Some(s) if quoted => d
+            .primary(format!("did you mean `{s}`?"))
+            .help(format!("no declaration is named `{name}`; a quoted name here refers to a declaration: write \"{s}\", or declare `{name} = kind type {{ … }}`")),
+        None if quoted => d
+            .primary("not declared")
+            .help(format!("a quoted name here refers to a declaration; declare it (`{name} = kind type {{ … }}`)")),
         Some(s) => d
             .primary(format!("did you mean `{s}`?"))
             .help(format!("no declaration is named `{name}`; write `{s}`, declare `{name} = kind type {{ … }}`, or quote it if you meant the text \"{name}\"")),

@@ -785,6 +785,8 @@ pub const COMMON_KEYS: &[&str] = &[
     "circuit_breaker",
     "timeout",
     "session_policy",
+    "deployment",
+    "metrics",
 ];
 
 /// Keys whose values are secrets: `api_key`, `token`, `password`, … and any `*_key`/`*_token`/`*_password`.

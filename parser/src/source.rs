@@ -43,6 +43,12 @@ pub struct LineIndex<'a> {
 }
 
 impl<'a> LineIndex<'a> {
+    /// The source text of `r` (empty when out of bounds), so checks can see how a value was
+    /// written (a quoted name or a bare one).
+    pub fn text(&self, r: Range) -> &'a str {
+        r.text(self.src)
+    }
+
     /// Indexes the line starts of `src` (one pass).
     pub fn new(src: &'a str) -> LineIndex<'a> {
         let mut starts = Vec::with_capacity(src.len() / 32 + 1);

@@ -3,7 +3,7 @@
 
 use crate::ast::{items, Val, ValKind};
 use crate::diagnostic::Diagnostic;
-use crate::model::{Kind, Value};
+use crate::model::{Kind, RefName, Value};
 use crate::schema::{quote_list, KeySpec, Ty};
 use crate::source::{LineIndex, Range};
 use crate::values::{describe, RefUse};
@@ -203,6 +203,11 @@ impl TypeChecker<'_, '_> {
                     set_allowed(refs, kinds);
                     Some(value)
                 }
+                // The seed documents quote names (`model: "my_llm"`): the same reference.
+                Value::Str(s) if matches!(v.kind, ValKind::Text(_)) => {
+                    refs.push(quoted_ref(key, &ty, kinds, s.clone(), v.range));
+                    Some(Value::Ref(RefName { name: s }))
+                }
                 Value::Str(ref s) => {
                     let help =
                         format!("remove the quotes to refer to the declaration: `{key}: {s}`");
@@ -226,6 +231,19 @@ impl TypeChecker<'_, '_> {
                     }
                 };
                 let elems = elem_ranges(v);
+                let quoted = elem_quoted(v);
+                let list: Vec<Value> = list
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, e)| match e {
+                        Value::Str(s) if quoted.get(i).copied().unwrap_or(false) => {
+                            let r = elems.get(i).copied().unwrap_or(v.range);
+                            refs.push(quoted_ref(key, &ty, kinds, s.clone(), r));
+                            Value::Ref(RefName { name: s })
+                        }
+                        other => other,
+                    })
+                    .collect();
                 let mut ok = true;
                 for (i, e) in list.iter().enumerate() {
                     if !matches!(e, Value::Ref(_)) {
@@ -408,6 +426,28 @@ fn mock_reply(e: &Value) -> Result<(), String> {
         Ok(())
     } else {
         Err("a map reply needs `text`, `error`, `panic` or `tool`".into())
+    }
+}
+
+/// A reference written as a quoted name, with the kinds its key allows.
+fn quoted_ref(key: &str, ty: &Ty, kinds: &'static [Kind], name: String, range: Range) -> RefUse {
+    RefUse {
+        name,
+        range,
+        key: key.to_string(),
+        allowed: Some(kinds),
+        expected: Some(ty.describe()),
+    }
+}
+
+/// For each element of a list value (or the value itself), whether it was written as a plain
+/// quoted string: such strings stand for declaration names where a reference is expected.
+fn elem_quoted(v: &Val) -> Vec<bool> {
+    match &v.kind {
+        ValKind::List(members) => items(members)
+            .map(|e| matches!(e.kind, ValKind::Text(_)))
+            .collect(),
+        _ => vec![matches!(v.kind, ValKind::Text(_))],
     }
 }
 

@@ -286,16 +286,19 @@ fn unsupported_python_engine_kinds_are_rejected_clearly() {
 #[test]
 fn missing_keys_and_wrong_types() {
     let r = no_env("a = llm ollama {}\nb = api web { url: 5 }\nc = agent llm { model: \"x\" }\nd = memory short_term { max_turns: 0 }");
+    // A quoted name where a reference is expected is a reference (the seed documents' form):
+    // `"x"` names no declaration.
     assert_eq!(
         codes(&r),
-        vec!["missing-key", "wrong-type", "wrong-type", "invalid-value"]
+        vec![
+            "missing-key",
+            "wrong-type",
+            "unknown-reference",
+            "invalid-value"
+        ]
     );
     assert!(r.diagnostics[0].message.contains("`model`"));
-    assert!(r.diagnostics[2]
-        .help
-        .as_ref()
-        .unwrap()
-        .contains("remove the quotes"));
+    assert!(r.diagnostics[2].message.contains("`x`"));
 }
 
 #[test]

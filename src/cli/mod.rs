@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod export;
 pub mod fmt;
 pub mod graph;
 pub mod output;
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Serve the file's components over HTTP until SIGTERM/SIGINT.
     Serve(serve::ServeArgs),
+    /// Write deployment files: a Dockerfile plus a Compose file or Kubernetes manifests.
+    Export(export::ExportArgs),
 }
 
 /// Output of `check`.

@@ -6,9 +6,8 @@ mod common;
 mod wire;
 
 mod cli_check;
+mod cli_export;
 mod cli_run;
-mod input_api;
-mod provider_env;
 mod openai_api;
 mod serve_agent;
 mod serve_auth;
@@ -21,4 +20,3 @@ mod serve_sessions;
 mod serve_shutdown;
 mod serve_sse;
 mod serve_tools;
-mod serve_webhook;

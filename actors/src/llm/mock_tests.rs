@@ -33,6 +33,8 @@ fn comp(props: &[(&str, Value)]) -> Component {
         timeout: None,
         streaming: None,
         session_policy: Default::default(),
+        deployment: None,
+        metrics: None,
     }
 }
 

@@ -69,6 +69,7 @@ pub fn config(components: Vec<Component>, routes: &[(&str, &str)]) -> Config {
                 inferred: false,
             })
             .collect(),
+        ..Config::default()
     }
 }
 

@@ -318,6 +318,8 @@ pub fn component(type_name: &str, props: Vec<(&str, Value)>) -> Component {
         timeout: Some(Duration::from_secs(20)),
         streaming: None,
         session_policy: Default::default(),
+        deployment: None,
+        metrics: None,
     }
 }
 

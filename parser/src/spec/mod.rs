@@ -10,6 +10,7 @@
 //! [`Secret`]: crate::model::Secret
 
 mod agent;
+pub mod deployment;
 mod knowledge;
 mod llm;
 mod memory;
@@ -18,6 +19,10 @@ mod read;
 mod tools;
 
 pub use agent::AgentSpec;
+pub use deployment::{
+    BusKind, BusUrl, ComponentDeployment, DeployMode, Deployment, DeploymentTarget, MessageBusSpec,
+    MetricsSpec, Resources, Scaling,
+};
 pub use knowledge::{ChromaSpec, TextFileSpec};
 pub use llm::{MockSpec, ProviderSpec};
 pub use memory::ShortTermSpec;

@@ -31,9 +31,7 @@ pub async fn root(state: web::Data<ApiState>) -> HttpResponse {
 pub async fn health(state: web::Data<ApiState>) -> HttpResponse {
     let report = state.runtime.health();
     let mine = report.components.get(&state.component);
-    let status = if state.is_draining() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else if report.status == HealthStatus::Unhealthy {
+    let status = if state.is_draining() || report.status == HealthStatus::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

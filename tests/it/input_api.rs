@@ -633,3 +633,58 @@ async fn the_input_api_ports_stop_with_the_server_on_sigterm() {
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_running_socket_turn_finish_then_closes_the_socket_going_away() {
+    let ww = write_ww(
+        "input-api-drain",
+        r#"model = llm mock { replies: [{ text: "slow but finished", delay_ms: 1500 }] }
+door = input api { port: 0, to: model }
+"#,
+    );
+    let mut server = Server::start(&ww, &["--shutdown-grace", "0"]);
+    let base = api_base(&server, "door");
+    let plan = json!({"steps": [
+        {"recv": 1},
+        user_input("finish me"),
+        {"until": ["input.received"]},
+        {"mark": "turn running"},
+        {"wait_close": true},
+    ]});
+    let mut cmd = tokio::process::Command::new(venv_python());
+    cmd.arg(py_script("ws_script.py"))
+        .args([ws_url(&base), plan.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("run the Python client");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let marked = tokio::time::timeout(CLIENT_BOUND, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("turn running") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("hang guard: no mark from the client");
+    assert!(marked, "the client ended before its turn ran");
+    server.signal("TERM");
+    let out = tokio::time::timeout(CLIENT_BOUND, child.wait_with_output())
+        .await
+        .expect("hang guard: the client did not finish")
+        .unwrap();
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = frames(&out);
+    // The turn that was running drains: its answer arrives, then the socket closes 1001.
+    let answer = got.iter().find(|f| f["event"] == "agent.response");
+    assert_eq!(
+        answer.map(|a| &a["payload"]["response"]),
+        Some(&json!("slow but finished")),
+        "{got:?}"
+    );
+    assert_eq!(got.last().unwrap()["closed"], 1001, "{got:?}");
+    assert!(server.wait_exit().success(), "{}", server.logs());
+}

@@ -11,6 +11,8 @@ Steps, in order:
     {"until": ["agent.response"]} read frames until one of these events
     {"abort": true}               drop the TCP connection without a close handshake
     {"close": true}               a normal close
+    {"mark": "text"}              print text on stderr (a test waits for it before acting)
+    {"wait_close": true}          read frames until the server closes; records {"closed": CODE}
 
 Output: {"frames": [...]} or {"refused": STATUS, "body": "..."} when the upgrade was refused.
 Every read is bounded (READ_TIMEOUT): a hang fails with exit 2 instead of hanging the test.
@@ -53,6 +55,15 @@ async def play(url, plan):
                     frames.append(frame)
                     if frame.get("event") in step["until"]:
                         break
+            elif "mark" in step:
+                print(step["mark"], file=sys.stderr, flush=True)
+            elif step.get("wait_close"):
+                try:
+                    while True:
+                        frames.append(json.loads(await asyncio.wait_for(ws.recv(), READ_TIMEOUT)))
+                except websockets.exceptions.ConnectionClosed as e:
+                    frames.append({"closed": e.rcvd.code if e.rcvd else None})
+                break
             elif step.get("abort"):
                 ws.transport.abort()
                 aborted = True

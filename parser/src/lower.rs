@@ -339,6 +339,9 @@ fn key_extra_rules(
     idx: &LineIndex,
     diags: &mut Vec<Diagnostic>,
 ) {
+    if schema.kind == Kind::Output && schema.type_name == "webhook" {
+        webhook_rules(name_range, comp, idx, diags);
+    }
     if schema.kind == Kind::Mcp {
         let given = ["command", "url", "server"]
             .iter()
@@ -411,6 +414,53 @@ fn key_extra_rules(
             .primary("choose one")
             .help("use `reply: \"text\"` for a fixed answer or `replies: [...]` for a script"),
         );
+    }
+}
+
+/// `output webhook`: `serve` POSTs to `url` with `headers`, so `check` refuses what it could not
+/// send (DESIGN.md §3: nothing passes `check` to fail at start): a URL that is not http(s) with a
+/// host, a header name that is not an HTTP token. Values left unread by `--no-env` are skipped.
+fn webhook_rules(
+    name_range: Range,
+    comp: &Component,
+    idx: &LineIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(Value::Str(url)) = comp.props.get("url") {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    idx.span(name_range),
+                    format!(
+                        "`{}` (output webhook): `url` must be http:// or https:// with a host",
+                        comp.name
+                    ),
+                )
+                .primary("answers could not be POSTed here")
+                .help("write e.g. `url: \"https://example.com/hook\"`"),
+            );
+        }
+    }
+    if let Some(Value::Map(headers)) = comp.props.get("headers") {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        for name in headers
+            .keys()
+            .filter(|n| n.is_empty() || !n.chars().all(token))
+        {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    idx.span(name_range),
+                    format!("`{}` (output webhook): `{name}` is not a valid HTTP header name", comp.name),
+                )
+                .primary("this header could not be sent")
+                .help("header names are letters, digits and `-` (e.g. `X-Api-Key`); quote a name with `-`"),
+            );
+        }
     }
 }
 

@@ -379,3 +379,38 @@ fn a_file_outside_the_directory_or_a_broker_is_refused() {
     assert!(err.contains("names a message broker"), "{err}");
     assert!(!err.contains("hunter2"), "the URL's password leaked: {err}");
 }
+
+#[test]
+fn a_top_level_deployment_exports_unless_it_names_a_broker() {
+    let plain = temp_system(
+        "deploy-docker",
+        &[("main.ww", "deployment = docker {}\n\nm = llm mock {}\n")],
+    );
+    let e = try_export(&plain, Format::Kubernetes).unwrap();
+    assert!(e.files.iter().any(|f| f.path == "deployment.yaml"));
+
+    let memory = temp_system(
+        "deploy-memory",
+        &[(
+            "main.ww",
+            "deployment = local {\n    message_bus = \"memory://\"\n}\n\nm = llm mock {}\n",
+        )],
+    );
+    assert!(try_export(&memory, Format::Compose).is_ok());
+
+    for (i, bus) in [
+        "message_bus = \"redis://user:hunter2@redis:6379\"",
+        "message_bus = redis {\n        redis_url = $REDIS_URL\n    }",
+        "message_bus = \"nats://nats:4222\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let src = format!("deployment = server {{\n    {bus}\n}}\n\nm = llm mock {{}}\n");
+        let ww = temp_system(&format!("deploy-bus{i}"), &[("main.ww", &src)]);
+        let err = try_export(&ww, Format::Kubernetes).unwrap_err();
+        assert!(err.contains("names a message broker"), "{bus}: {err}");
+        assert!(err.contains("help: "), "{bus}: {err}");
+        assert!(!err.contains("hunter2"), "{bus}: {err}");
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod error;
+pub mod global;
 pub mod limits;
 mod process;
 pub mod python;
@@ -18,6 +19,7 @@ pub mod webhook;
 use crate::envelope::{now_unix, Envelope};
 pub use command::{run_command, CommandHook};
 pub use error::HookError;
+pub use global::GlobalHooks;
 pub use limits::HookLimits;
 use limits::{Slots, PIPE_SLOT_WAIT};
 use python::PythonWorker;
@@ -84,8 +86,8 @@ fn matches(hook: &Hook, event: &str) -> bool {
 
 /// The script a Python hook names, checked to be a regular file of sane size: a FIFO or a
 /// device there would otherwise hang or flood the worker at start.
-fn script_file(c: &Component, spec: &HookSpec, what: &str, path: &Path) -> Result<(), String> {
-    let at = || format!("component `{}` line {}: {what}", c.name, spec.span.line);
+fn script_file(owner: &str, spec: &HookSpec, what: &str, path: &Path) -> Result<(), String> {
+    let at = || format!("{owner} line {}: {what}", spec.span.line);
     match woodwork_tools::files::open_regular(path) {
         Ok(Some((_, meta))) if meta.len() > MAX_SCRIPT => Err(format!(
             "{}: script `{}` is {} bytes; the limit is {MAX_SCRIPT} bytes",
@@ -103,8 +105,9 @@ fn script_file(c: &Component, spec: &HookSpec, what: &str, path: &Path) -> Resul
     }
 }
 
+/// Readies `specs`; `owner` names where they were written in errors (`component `x``, `global`).
 fn prepare(
-    c: &Component,
+    owner: &str,
     specs: &[HookSpec],
     what: &str,
     base_dir: &Path,
@@ -113,7 +116,7 @@ fn prepare(
 ) -> Result<Vec<Hook>, String> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        let at = format!("component `{}` line {}: {what}", c.name, spec.span.line);
+        let at = format!("{owner} line {}: {what}", spec.span.line);
         let runner = match &spec.action {
             HookAction::Log { level } => Runner::Log(*level),
             HookAction::Command { argv } if argv.is_empty() => {
@@ -137,7 +140,7 @@ fn prepare(
                 } else {
                     base_dir.join(script_path)
                 };
-                script_file(c, spec, what, &path)?;
+                script_file(owner, spec, what, &path)?;
                 let worker = workers
                     .entry(path.clone())
                     .or_insert_with(|| Arc::new(PythonWorker::new(path)))
@@ -247,9 +250,33 @@ impl HookSet {
         workers: &mut PythonWorkers,
         limits: HookLimits,
     ) -> Result<HookSet, String> {
+        Self::with_global_pipes(c, &[], base_dir, workers, limits)
+    }
+
+    /// A component's set with the file's global pipes (`pipes = [...]` at the top level) run
+    /// before its own, so every message any component takes passes them first.
+    pub fn with_global_pipes(
+        c: &Component,
+        global_pipes: &[HookSpec],
+        base_dir: &Path,
+        workers: &mut PythonWorkers,
+        limits: HookLimits,
+    ) -> Result<HookSet, String> {
+        let owner = format!("component `{}`", c.name);
+        let mut pipes = prepare(
+            global::OWNER,
+            global_pipes,
+            "pipe",
+            base_dir,
+            workers,
+            limits,
+        )?;
+        pipes.extend(prepare(
+            &owner, &c.pipes, "pipe", base_dir, workers, limits,
+        )?);
         Ok(HookSet {
-            pipes: prepare(c, &c.pipes, "pipe", base_dir, workers, limits)?,
-            hooks: prepare(c, &c.hooks, "hook", base_dir, workers, limits)?,
+            pipes,
+            hooks: prepare(&owner, &c.hooks, "hook", base_dir, workers, limits)?,
             http: reqwest::Client::new(),
             limits,
         })

@@ -24,6 +24,18 @@ if ! need python3; then
   fi
 fi
 
+# The dashboard's browser test drives Debian's headless Chromium through chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "chromium/chromedriver not found: installing them (the /ui browser test drives them)" >&2
+  if need apt-get; then
+    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >&2 || {
+      echo "error: could not install chromium chromium-driver; install them and re-run" >&2; exit 1; }
+  else
+    echo "error: the /ui browser test needs /usr/bin/chromium and /usr/bin/chromedriver" \
+      "(Debian: apt-get install chromium chromium-driver); install them and re-run" >&2; exit 1
+  fi
+fi
+
 # Real peers the tests talk to: MCP servers (mcp, mcp-server-time) and a Chroma server, in a
 # project-local venv (created once; re-created when scripts/requirements-test.txt changes).
 scripts/venv.sh

@@ -14,6 +14,7 @@ pub mod signals;
 pub mod sse;
 pub mod state;
 pub mod transport;
+pub mod ui;
 pub mod unread_body;
 
 use actix_web::middleware::from_fn;
@@ -71,6 +72,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
     let mut signals = signals::Signals::install();
     let metrics = prometheus::install();
     let input_apis = crate::input_api::plan(&config, &opts).map_err(ServeError::InputApi)?;
+    let graph = web::Data::new(routes::graph::GraphJson::of(&config));
     let runtime = Runtime::start(config, opts.runtime)
         .await
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
@@ -89,6 +91,7 @@ pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError>
         App::new()
             .app_data(state.clone())
             .app_data(auth.clone())
+            .app_data(graph.clone())
             .app_data(extractor_errors::path())
             .app_data(extractor_errors::query())
             .app_data(extractor_errors::json())

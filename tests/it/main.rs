@@ -20,3 +20,5 @@ mod serve_sessions;
 mod serve_shutdown;
 mod serve_sse;
 mod serve_tools;
+mod serve_ui;
+mod ui_browser;

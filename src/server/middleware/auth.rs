@@ -1,5 +1,7 @@
 //! Optional bearer token guarding everything except `/livez` and `/readyz` (probes must work
-//! without secrets). Compared in constant time; the token is never logged or echoed.
+//! without secrets) and the dashboard's static files (`/ui`: no data in them; the page sends the
+//! token on every API call it makes). Compared in constant time; the token is never logged or
+//! echoed.
 
 use crate::server::error::ApiError;
 use actix_web::dev::ServiceRequest;
@@ -26,7 +28,7 @@ pub fn authorized(value: Option<&[u8]>, expected: &str) -> bool {
 /// The 401 answer when auth is on and the request lacks the token (probe paths are open).
 pub fn reject(req: &ServiceRequest) -> Option<HttpResponse> {
     let expected = req.app_data::<web::Data<AuthToken>>()?.0.as_deref()?;
-    if OPEN_PATHS.contains(&req.path()) {
+    if OPEN_PATHS.contains(&req.path()) || crate::server::ui::is_asset(req.path()) {
         return None;
     }
     let value = req

@@ -6,7 +6,10 @@
 //! | `GET /livez`, `GET /readyz` | process up; ready (503 `draining` after SIGTERM). No token needed. |
 //! | `GET /components`, `GET /components/{name}` | component status list / one (404 lists the known names) |
 //! | `POST /{component}/input` | `{session_id, component, output}` (+ `outputs` on fan-out); SSE with `?stream=true`, `Accept: text/event-stream` or `"stream": true` |
+//! | `GET /sessions` | `{total, sessions}`: the most recently active (`?limit=`, default 50, max 500) |
 //! | `GET /sessions/{id}`, `DELETE /sessions/{id}` | session info (turns, busy); end it (204) |
+//! | `GET /graph` | components, routes and tool uses (the `graph --format json` document) |
+//! | `GET /ui` (+ `/ui/app.js`, `/ui/app.css`) | the dashboard; its files need no token, its data does |
 //! | `GET /dlq`, `POST /dlq/{id}/replay` | dead letters; replay one (its answer, like an input) |
 //! | `GET /metrics` | Prometheus text |
 //! | `POST /v1/chat/completions`, `GET /v1/models`, `GET /v1/models/{id}` | the OpenAI-compatible API ([`openai`]); errors in OpenAI's shape |
@@ -21,12 +24,14 @@
 pub mod components;
 pub mod dlq;
 pub mod fallback;
+pub mod graph;
 pub mod health;
 pub mod input;
 pub mod metrics;
 pub mod openai;
 pub mod sessions;
 
+use crate::server::ui;
 use actix_web::{guard, web};
 use fallback::resource;
 
@@ -50,6 +55,11 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
         "/metrics" => return "/metrics",
         "/components" => return "/components",
         "/dlq" => return "/dlq",
+        "/sessions" => return "/sessions",
+        "/graph" => return "/graph",
+        crate::server::ui::PAGE => return crate::server::ui::PAGE,
+        crate::server::ui::SCRIPT => return crate::server::ui::SCRIPT,
+        crate::server::ui::STYLE => return crate::server::ui::STYLE,
         openai::CHAT => return openai::CHAT,
         openai::MODELS => return openai::MODELS,
         _ => {}
@@ -112,6 +122,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(metrics::metrics)))
     .service(resource("/components", "GET, HEAD").route(get_or_head().to(components::list)))
     .service(resource("/components/{name}", "GET, HEAD").route(get_or_head().to(components::one)))
+    .service(resource("/sessions", "GET, HEAD").route(get_or_head().to(sessions::list)))
+    .service(resource("/graph", "GET, HEAD").route(get_or_head().to(graph::graph)))
+    .service(resource(ui::PAGE, "GET, HEAD").route(get_or_head().to(ui::serve)))
+    .service(resource(ui::SCRIPT, "GET, HEAD").route(get_or_head().to(ui::serve)))
+    .service(resource(ui::STYLE, "GET, HEAD").route(get_or_head().to(ui::serve)))
     .service(
         resource("/sessions/{id}", "GET, HEAD, DELETE")
             .route(get_or_head().to(sessions::get))
@@ -145,7 +160,12 @@ mod tests {
                         "/metrics",
                         "/components",
                         "/components/{name}",
+                        "/sessions",
                         "/sessions/{id}",
+                        "/graph",
+                        "/ui",
+                        "/ui/app.js",
+                        "/ui/app.css",
                         "/dlq",
                         "/dlq/{id}/replay",
                         "/v1/chat/completions",
@@ -172,7 +192,16 @@ mod tests {
             "/components/a/input",
             "/sessions/s1",
             "/sessions",
+            "/sessions/",
             "/sessions/input",
+            "/graph",
+            "/graph/",
+            "/ui",
+            "/ui/",
+            "/ui/app.js",
+            "/ui/app.css",
+            "/ui/app.css/",
+            "/ui/input",
             "/dlq",
             "/dlq/x",
             "/dlq/x/replay",

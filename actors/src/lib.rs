@@ -30,5 +30,5 @@ pub use component::ComponentCell;
 pub use envelope::{Envelope, EventType, MessageId};
 pub use error::RuntimeError;
 pub use router::Router;
-pub use runtime::{EventStream, Runtime, RuntimeOptions};
+pub use runtime::{file_hash, named_files, EventStream, ReloadReport, Runtime, RuntimeOptions};
 pub use types::*;

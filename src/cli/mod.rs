@@ -8,6 +8,7 @@ pub mod graph;
 pub mod output;
 pub mod run;
 pub mod serve;
+pub mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// oldest are dropped first): large payloads fill memory long before the count is reached.
     #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
     pub dlq_max_bytes: usize,
+    /// Watch the .ww (and the prompt, script and documentation files it names): an edit is
+    /// checked and applied without a restart; a file with errors is reported and the running
+    /// config keeps serving.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -227,6 +232,10 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Taken before the check, so an edit made while the server starts is applied, not missed.
+    let watch_from = args
+        .watch
+        .then(|| super::watch::Watch::from_now(args.file.clone()));
     let report = check_file(&args.file, &CheckOptions::default());
     let diagnostics = report.render_text();
     if !diagnostics.is_empty() {
@@ -254,6 +263,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         auth_token,
         workers: args.workers,
+        watch: watch_from,
     };
     let system = actix_rt::System::new();
     match system.block_on(server::serve(config, opts)) {

@@ -42,6 +42,8 @@ pub struct ServeOptions {
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
     pub runtime: RuntimeOptions,
+    /// `--watch`: this `.ww` is polled and its edits applied without a restart.
+    pub watch: Option<crate::cli::watch::Watch>,
 }
 
 /// Why `serve` stopped with an error (exit 1).
@@ -68,14 +70,19 @@ const DRAIN_ANSWER_MARGIN: Duration = Duration::from_secs(2);
 
 /// Starts the runtime, serves until SIGTERM/SIGINT, then drains and stops. Must run inside an
 /// actix System (the runtime's actors live there).
-pub async fn serve(config: Config, opts: ServeOptions) -> Result<(), ServeError> {
+pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeError> {
     let mut signals = signals::Signals::install();
     let metrics = prometheus::install();
     let input_apis = crate::input_api::plan(&config, &opts).map_err(ServeError::InputApi)?;
     let graph = web::Data::new(routes::graph::GraphJson::of(&config));
+    let watched = opts.watch.take().map(|w| (w, config.clone()));
     let runtime = Runtime::start(config, opts.runtime)
         .await
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    if let Some((w, config)) = watched {
+        let rt = runtime.clone();
+        actix_rt::spawn(async move { crate::cli::watch::watch(w, &config, rt).await });
+    }
     let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState::new(
         runtime.clone(),

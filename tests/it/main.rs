@@ -19,6 +19,7 @@ mod serve_retries;
 mod serve_sessions;
 mod serve_shutdown;
 mod serve_sse;
+mod serve_watch;
 mod serve_tools;
 mod serve_ui;
 mod ui_browser;

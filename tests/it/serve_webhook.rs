@@ -113,6 +113,16 @@ fn assert_delivery(r: &Recorded, session: &str, output: &str) {
     );
 }
 
+/// The one POST of session `s` (panics when there is none or more than one).
+fn of_in<'a>(posted: &'a [Recorded], s: &str) -> &'a Recorded {
+    let mut of = posted.iter().filter(|r| r.body["session_id"] == s);
+    let first = of
+        .next()
+        .unwrap_or_else(|| panic!("no POST for {s}: {posted:?}"));
+    assert!(of.next().is_none(), "several POSTs for {s}: {posted:?}");
+    first
+}
+
 #[tokio::test]
 async fn each_answer_is_posted_with_its_body_and_headers_and_the_secret_stays_hidden() {
     let receiver = crate::wire::Server::start(vec![Reply::json(200, "{}")]).await;
@@ -130,18 +140,27 @@ async fn each_answer_is_posted_with_its_body_and_headers_and_the_secret_stays_hi
 
     let posted = requests_reach(&receiver, 2).await;
     assert_eq!(posted.len(), 2);
-    let of = |s: &str| {
-        posted
-            .iter()
-            .find(|r| r.body["session_id"] == s)
-            .unwrap_or_else(|| panic!("no POST for {s}: {posted:?}"))
-    };
-    assert_delivery(of("s-1"), "s-1", "echo: hello");
-    assert_delivery(of("s-2"), "s-2", "echo: again");
+    assert_delivery(of_in(&posted, "s-1"), "s-1", "echo: hello");
+    assert_delivery(of_in(&posted, "s-2"), "s-2", "echo: again");
+
+    // A streamed turn: its chunks are not POSTed, its assembled answer is, once.
+    let res = client()
+        .post(server.url("/in/input?stream=true"))
+        .json(&json!({"input": "three streamed words", "session_id": "s-3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let sse = res.text().await.unwrap();
+    assert!(sse.contains("event: done"), "{sse}");
+    let _ = ask(&server, "last", "s-4").await;
+    let posted = requests_reach(&receiver, 4).await;
+    assert_eq!(posted.len(), 4, "{posted:?}");
+    assert_delivery(of_in(&posted, "s-3"), "s-3", "echo: three streamed words");
+    assert_delivery(of_in(&posted, "s-4"), "s-4", "echo: last");
 
     let c: Value = server.get("/components/hook").await.json().await.unwrap();
     assert_eq!(c["failed"], 0, "{c}");
-    assert_eq!(c["processed"], 2, "{c}");
     for path in ["/components", "/components/hook", "/health", "/dlq"] {
         let body = server.get(path).await.text().await.unwrap();
         assert!(!body.contains("hook-secret"), "{path} shows the secret");

@@ -92,17 +92,20 @@ pub struct ComponentCell {
     /// like the model, they survive restarts and supervise their own processes.
     pub backends: Backends,
     pub hooks: Arc<HookSet>,
-    pub breaker: Breaker,
+    /// Shared with the cell's successor when a config reload keeps the component (`successor`).
+    pub breaker: Arc<Breaker>,
     pub metrics: CellMetrics,
     state: AtomicU8,
     permits: Arc<Slots>,
     capacity: usize,
-    restarts: AtomicU32,
-    processed: AtomicU64,
-    failed: AtomicU64,
-    last_failure: Mutex<Option<String>>,
+    /// The counters and history below are `Arc`s so that a config reload's successor cell keeps
+    /// counting on them (`/components` shows one history per component across reloads).
+    restarts: Arc<AtomicU32>,
+    processed: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    last_failure: Arc<Mutex<Option<String>>>,
     /// Restart times inside the intensity window.
-    pub(crate) restart_log: Mutex<VecDeque<Instant>>,
+    pub(crate) restart_log: Arc<Mutex<VecDeque<Instant>>>,
     pub(crate) addr: OnceLock<actix::Addr<ComponentActor>>,
 }
 
@@ -123,7 +126,7 @@ impl ComponentCell {
             index,
             metrics: CellMetrics::new(&name),
             name,
-            breaker: Breaker::new(spec.circuit_breaker.clone()),
+            breaker: Arc::new(Breaker::new(spec.circuit_breaker.clone())),
             spec,
             routes,
             routes_names,
@@ -133,13 +136,60 @@ impl ComponentCell {
             state: AtomicU8::new(ComponentState::Initializing.to_u8()),
             permits: Slots::new(capacity),
             capacity,
-            restarts: AtomicU32::new(0),
-            processed: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            last_failure: Mutex::new(None),
-            restart_log: Mutex::new(VecDeque::new()),
+            restarts: Default::default(),
+            processed: Default::default(),
+            failed: Default::default(),
+            last_failure: Default::default(),
+            restart_log: Default::default(),
             addr: OnceLock::new(),
         }
+    }
+
+    /// This component's cell in a reloaded runtime, for an unchanged component (`same_spec`:
+    /// model, backends, hooks and breaker shared, so processes, connections and breaker state
+    /// carry on) or a changed one (its freshly built `fresh` cell, with this one's counters and
+    /// restart history). Either way the counters are shared, and a new actor and mailbox serve
+    /// it at `index` with `routes` of the new table.
+    pub(crate) fn successor(
+        &self,
+        fresh: Option<ComponentCell>,
+        index: usize,
+        routes: Vec<usize>,
+        routes_names: Vec<String>,
+    ) -> ComponentCell {
+        let mut next = match fresh {
+            Some(f) => f,
+            None => ComponentCell {
+                index,
+                metrics: CellMetrics::new(&self.name),
+                name: self.name.clone(),
+                breaker: self.breaker.clone(),
+                spec: self.spec.clone(),
+                routes: Vec::new(),
+                routes_names: Vec::new(),
+                model: self.model.clone(),
+                backends: self.backends.clone(),
+                hooks: self.hooks.clone(),
+                state: AtomicU8::new(ComponentState::Initializing.to_u8()),
+                permits: Slots::new(self.capacity),
+                capacity: self.capacity,
+                restarts: Default::default(),
+                processed: Default::default(),
+                failed: Default::default(),
+                last_failure: Default::default(),
+                restart_log: Default::default(),
+                addr: OnceLock::new(),
+            },
+        };
+        next.index = index;
+        next.routes = routes;
+        next.routes_names = routes_names;
+        next.restarts = self.restarts.clone();
+        next.processed = self.processed.clone();
+        next.failed = self.failed.clone();
+        next.last_failure = self.last_failure.clone();
+        next.restart_log = self.restart_log.clone();
+        next
     }
 
     /// The lifecycle state (read by health and status without asking the actor).

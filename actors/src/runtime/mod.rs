@@ -1,11 +1,13 @@
 //! The `Runtime` facade the server and CLI use: start from a checked config, send inputs and await
 //! results or event streams, inspect health, components, sessions and the DLQ, shut down gracefully.
 
+mod reload;
 mod request;
 mod shutdown;
 mod startup;
 
 pub use crate::services::RuntimeOptions;
+pub use reload::{file_hash, named_files, ReloadReport};
 pub use request::EventStream;
 
 use crate::bus::MessageBus;
@@ -22,14 +24,34 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
 
-struct Inner {
+/// One config's component set: its cells, bus, router and supervisor. `serve --watch` replaces
+/// the generation on a reload (`reload.rs`); the session table is shared by all generations.
+pub(crate) struct Generation {
     services: Arc<Services>,
     root: actix::Addr<RootSupervisor>,
+    /// 1 for the config the runtime started with, one more per applied reload.
+    number: u64,
+    /// Per component: a hash of its spec, routes and the files it names (what a reload diffs).
+    fingerprints: std::collections::HashMap<String, u64>,
+    /// A hash of the whole config, shown as the config's version.
+    config_hash: u64,
+    /// Turns running on this generation (a retired one stops its actors when this reaches 0).
+    inflight: AtomicUsize,
+    idle: Notify,
+}
+
+/// The generation the runtime serves, swapped whole by a reload.
+type Current = parking_lot::RwLock<Arc<Generation>>;
+
+struct Inner {
+    current: Arc<Current>,
     session_manager: actix::Addr<SessionManager>,
     accepting: AtomicBool,
     active: AtomicUsize,
     idle: Notify,
     started: Instant,
+    /// One reload at a time (and none during shutdown); holds what reloads keep between them.
+    reload: tokio::sync::Mutex<reload::ReloadState>,
 }
 
 /// A running system. Cheap to clone, `Send + Sync`: use it from any actix-web worker.
@@ -50,18 +72,33 @@ fn session_event(bus: &Arc<dyn MessageBus>, event: EventType, id: &str) {
     }
 }
 impl Runtime {
-    fn services(&self) -> &Arc<Services> {
-        &self.inner.services
+    /// The generation serving now; a caller that needs one consistent component table (a turn)
+    /// holds on to it.
+    fn generation(&self) -> Arc<Generation> {
+        self.inner.current.read().clone()
+    }
+
+    fn services(&self) -> Arc<Services> {
+        self.generation().services.clone()
     }
 
     /// The router (request/reply to a component, bulk sends); for tools, tests and benchmarks.
-    pub fn router(&self) -> &Router {
-        &self.inner.services.router
+    /// The current config's: after a `serve --watch` reload, a new call sees the new table.
+    pub fn router(&self) -> impl std::ops::Deref<Target = Router> {
+        RouterRef(self.services())
     }
 
-    /// The bus (subscribe to events, stats).
-    pub fn bus(&self) -> &Arc<dyn MessageBus> {
-        &self.inner.services.bus
+    /// The bus (subscribe to events, stats) of the current config (see `reload`: subscribers
+    /// of an earlier one keep getting events).
+    pub fn bus(&self) -> Arc<dyn MessageBus> {
+        self.services().bus.clone()
+    }
+
+    /// The number and hash of the config being served (1 = the one started with; each applied
+    /// `serve --watch` reload adds one).
+    pub fn config_version(&self) -> (u64, String) {
+        let g = self.generation();
+        (g.number, format!("{:016x}", g.config_hash))
     }
 
     /// Overall health: unhealthy when a component failed (escalated) or was terminated while
@@ -128,7 +165,7 @@ impl Runtime {
     pub async fn end_session(&self, id: &str) -> bool {
         let existed = self.services().sessions.remove(id);
         if existed {
-            session_event(self.bus(), EventType::SessionEnded, id);
+            session_event(&self.bus(), EventType::SessionEnded, id);
             metrics::gauge!("woodwork_sessions_active").set(self.services().sessions.len() as f64);
         }
         existed
@@ -199,5 +236,16 @@ impl Runtime {
     /// True until `shutdown` was called.
     pub fn is_accepting(&self) -> bool {
         self.inner.accepting.load(Ordering::Acquire)
+    }
+}
+
+/// The router of one generation, kept alive while borrowed.
+struct RouterRef(Arc<Services>);
+
+impl std::ops::Deref for RouterRef {
+    type Target = Router;
+
+    fn deref(&self) -> &Router {
+        &self.0.router
     }
 }

@@ -1,7 +1,7 @@
 //! The request path: an input admitted to its session, run as one turn through the pipeline
 //! (bounded by its deadline), answered with every terminal output or streamed as events.
 
-use super::{session_event, Inner, Runtime};
+use super::{session_event, Generation, Inner, Runtime};
 use crate::bus::Address;
 use crate::component::ComponentCell;
 use crate::envelope::{Envelope, EventType};
@@ -55,34 +55,59 @@ impl Stream for EventStream {
     }
 }
 
+/// Counts a turn on the generation it runs on: a reload retires that generation only once
+/// its count is back to zero, so a turn finishes on the components it started with.
+struct PinGuard(Arc<Generation>);
+
+impl PinGuard {
+    fn new(generation: Arc<Generation>) -> PinGuard {
+        generation.inflight.fetch_add(1, Ordering::AcqRel);
+        PinGuard(generation)
+    }
+}
+
+impl Drop for PinGuard {
+    fn drop(&mut self) {
+        if self.0.inflight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 impl Runtime {
     fn entry(&self, name: &str) -> Result<Arc<ComponentCell>, RuntimeError> {
-        let cell =
-            self.router()
-                .lookup(name)
-                .cloned()
-                .ok_or_else(|| RuntimeError::UnknownComponent {
-                    name: name.to_string(),
-                    known: self.router().known(),
-                })?;
-        if matches!(cell.spec.kind, Kind::Memory | Kind::Vm) {
-            let entries: Vec<&str> = self
-                .router()
-                .cells()
-                .iter()
-                .filter(|c| matches!(c.spec.kind, Kind::Input | Kind::Agent | Kind::Llm))
-                .map(|c| &*c.name)
-                .collect();
-            return Err(RuntimeError::Invalid(format!(
+        entry_in(&self.generation(), name)
+    }
+}
+
+/// The entry cell `name` of `generation`'s table (input, agent, llm, …), or why not.
+fn entry_in(generation: &Generation, name: &str) -> Result<Arc<ComponentCell>, RuntimeError> {
+    let router = &generation.services.router;
+    let cell = router
+        .lookup(name)
+        .cloned()
+        .ok_or_else(|| RuntimeError::UnknownComponent {
+            name: name.to_string(),
+            known: router.known(),
+        })?;
+    if matches!(cell.spec.kind, Kind::Memory | Kind::Vm) {
+        let entries: Vec<&str> = router
+            .cells()
+            .iter()
+            .filter(|c| matches!(c.spec.kind, Kind::Input | Kind::Agent | Kind::Llm))
+            .map(|c| &*c.name)
+            .collect();
+        return Err(RuntimeError::Invalid(format!(
                 "`{name}` ({} {}) is not an entry point: it takes no input of its own; post to one of: {}",
                 cell.spec.kind,
                 cell.spec.type_name,
                 entries.join(", ")
             )));
-        }
-        Ok(cell)
     }
+    Ok(cell)
+}
 
+impl Runtime {
     /// Runs one input through the pipeline and returns every terminal output.
     pub async fn send(&self, req: InputRequest) -> Result<InputResponse, RuntimeError> {
         self.run(req, None).await
@@ -121,14 +146,17 @@ impl Runtime {
         if !self.inner.accepting.load(Ordering::Acquire) {
             return Err(RuntimeError::ShuttingDown);
         }
-        let cell = self.entry(&req.component)?;
+        // One generation for the whole turn: a config reload meanwhile does not change the
+        // components (and queue addresses) it runs on.
+        let generation = self.generation();
+        let cell = entry_in(&generation, &req.component)?;
         self.inner.active.fetch_add(1, Ordering::AcqRel);
         let _active = ActiveGuard(&self.inner);
-        let deadline = req
-            .deadline
-            .unwrap_or(self.services().opts.default_deadline);
+        let pin = PinGuard::new(generation);
+        let deadline = req.deadline.unwrap_or(pin.0.services.opts.default_deadline);
         let entry_name = cell.name.to_string();
-        match tokio::time::timeout(deadline, self.turn(cell, req, deadline, events)).await {
+        let turn = self.turn(&pin.0, cell, req, deadline, events);
+        match tokio::time::timeout(deadline, turn).await {
             Ok(r) => r,
             Err(_) => Err(RuntimeError::DeadlineExceeded {
                 component: entry_name,
@@ -138,12 +166,13 @@ impl Runtime {
 
     async fn turn(
         &self,
+        generation: &Generation,
         cell: Arc<ComponentCell>,
         req: InputRequest,
         deadline: Duration,
         events: Option<mpsc::Sender<RuntimeEvent>>,
     ) -> Result<InputResponse, RuntimeError> {
-        let services = self.services();
+        let services = &generation.services;
         let policy = cell.spec.session_policy;
         let (admission, created) = services.sessions.begin(req.session_id.as_deref(), policy)?;
         let session = match admission {

@@ -10,7 +10,15 @@ impl Runtime {
     /// reverse start order, each within the shutdown timeout.
     pub async fn shutdown(&self) {
         self.inner.accepting.store(false, Ordering::Release);
-        let opts = &self.services().opts;
+        // A reload under way finishes (or gives up) first, so the generation stopped below is
+        // the last one; bounded, then shutdown goes ahead regardless.
+        let services = self.services();
+        let _no_reload =
+            tokio::time::timeout(services.opts.shutdown_timeout, self.inner.reload.lock())
+                .await
+                .ok();
+        let generation = self.generation();
+        let opts = &generation.services.opts;
         let drain = async {
             loop {
                 let notified = self.inner.idle.notified();
@@ -28,8 +36,7 @@ impl Runtime {
         if tokio::time::timeout(bound, drain).await.is_err() {
             tracing::warn!("shutdown: requests still in flight after {bound:?}; stopping anyway");
         }
-        let _ = self
-            .inner
+        let _ = generation
             .root
             .send(ShutdownChildren {
                 timeout: opts.shutdown_timeout,

@@ -1,7 +1,7 @@
 //! Starting a runtime: component cells built from the config, tool backends and hook workers
 //! started (a bad one fails the start with its own message), then the supervised actors.
 
-use super::{session_event, Inner, Runtime, RuntimeOptions};
+use super::{session_event, Generation, Inner, Runtime, RuntimeOptions};
 use crate::bus::{InMemoryBus, MessageBus};
 use crate::component::behaviour::Behaviour;
 use crate::component::{ComponentActor, ComponentCell};
@@ -20,63 +20,95 @@ use std::time::Instant;
 use tokio::sync::Notify;
 use woodwork_parser::{Config, Kind};
 
-fn build_cells(
-    config: &Config,
-    opts: &RuntimeOptions,
-) -> Result<Vec<Arc<ComponentCell>>, RuntimeError> {
+/// Component names in start order (declared ones `start_order` misses appended).
+pub(super) fn start_order(config: &Config) -> Vec<&str> {
     let mut order: Vec<&str> = config.start_order.iter().map(String::as_str).collect();
     for c in &config.components {
         if !order.contains(&c.name.as_str()) {
             order.push(&c.name);
         }
     }
-    let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    order
+}
+
+/// The route targets of `name`, as indices into the table `index` and as names.
+pub(super) fn routes_of(
+    config: &Config,
+    name: &str,
+    index: &HashMap<&str, usize>,
+) -> Result<(Vec<usize>, Vec<String>), RuntimeError> {
+    let mut routes = Vec::new();
+    let mut routes_names = Vec::new();
+    for to in config.routes_from(name) {
+        let t = *index.get(to).ok_or_else(|| {
+            RuntimeError::Start(format!(
+                "component `{name}` routes to `{to}`, which is not declared"
+            ))
+        })?;
+        if !routes.contains(&t) {
+            routes.push(t);
+            routes_names.push(to.to_string());
+        }
+    }
+    Ok((routes, routes_names))
+}
+
+/// One component's cell from its spec: model, backends (built, not started) and hooks.
+pub(super) fn build_cell(
+    config: &Config,
+    name: &str,
+    (i, routes, routes_names): (usize, Vec<usize>, Vec<String>),
+    opts: &RuntimeOptions,
+    workers: &mut crate::hooks::PythonWorkers,
+) -> Result<ComponentCell, RuntimeError> {
     let base_dir = config.base_dir();
+    let spec = config.component(name).ok_or_else(|| {
+        RuntimeError::Start(format!("start_order names `{name}`, which is not declared"))
+    })?;
+    let model = if spec.kind == Kind::Llm {
+        Some(crate::llm::build_model(spec).map_err(RuntimeError::Start)?)
+    } else {
+        None
+    };
+    let backends =
+        crate::component::backends::build(spec, config, &base_dir).map_err(RuntimeError::Start)?;
+    let hooks = HookSet::from_component(spec, &base_dir, workers).map_err(RuntimeError::Start)?;
+    Ok(ComponentCell::new(
+        i,
+        Arc::new(spec.clone()),
+        routes,
+        routes_names,
+        model,
+        backends,
+        hooks,
+        opts.mailbox_capacity.max(1),
+    ))
+}
+
+fn build_cells(
+    config: &Config,
+    opts: &RuntimeOptions,
+) -> Result<Vec<Arc<ComponentCell>>, RuntimeError> {
+    let order = start_order(config);
+    let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut workers = crate::hooks::PythonWorkers::new();
     let mut cells = Vec::with_capacity(order.len());
     for (i, name) in order.iter().enumerate() {
-        let spec = config.component(name).ok_or_else(|| {
-            RuntimeError::Start(format!("start_order names `{name}`, which is not declared"))
-        })?;
-        let mut routes = Vec::new();
-        let mut routes_names = Vec::new();
-        for to in config.routes_from(name) {
-            let t = *index.get(to).ok_or_else(|| {
-                RuntimeError::Start(format!(
-                    "component `{name}` routes to `{to}`, which is not declared"
-                ))
-            })?;
-            if !routes.contains(&t) {
-                routes.push(t);
-                routes_names.push(to.to_string());
-            }
-        }
-        let model = if spec.kind == Kind::Llm {
-            Some(crate::llm::build_model(spec).map_err(RuntimeError::Start)?)
-        } else {
-            None
-        };
-        let backends = crate::component::backends::build(spec, config, &base_dir)
-            .map_err(RuntimeError::Start)?;
-        let hooks =
-            HookSet::from_component(spec, &base_dir, &mut workers).map_err(RuntimeError::Start)?;
-        cells.push(Arc::new(ComponentCell::new(
-            i,
-            Arc::new(spec.clone()),
-            routes,
-            routes_names,
-            model,
-            backends,
-            hooks,
-            opts.mailbox_capacity.max(1),
-        )));
+        let (routes, names) = routes_of(config, name, &index)?;
+        cells.push(Arc::new(build_cell(
+            config,
+            name,
+            (i, routes, names),
+            opts,
+            &mut workers,
+        )?));
     }
     Ok(cells)
 }
 
 /// Starts every tool backend (workers spawned, servers connected and listed, files embedded),
 /// all at once, so a bad tool fails the start with its own message instead of the first call.
-async fn start_backends(cells: &[Arc<ComponentCell>]) -> Result<(), RuntimeError> {
+pub(super) async fn start_backends(cells: &[Arc<ComponentCell>]) -> Result<(), RuntimeError> {
     let starts = cells.iter().filter_map(|c| {
         let tool = c.backends.tool.clone()?;
         let name = c.name.clone();
@@ -120,61 +152,87 @@ impl Runtime {
                 .await
                 .map_err(RuntimeError::Start)?;
         }
-        let memory_bus = Arc::new(InMemoryBus::new(
-            opts.send_timeout,
-            crate::bus::DlqLimits {
-                max_letters: opts.dlq_capacity,
-                max_bytes: opts.dlq_max_bytes,
-            },
-        ));
-        memory_bus.attach(
-            cells
-                .iter()
-                .map(|c| c.clone() as Arc<dyn crate::bus::Mailbox>)
-                .collect(),
-        );
-        let bus: Arc<dyn MessageBus> = memory_bus;
         let sessions = SessionTable::with_memory_budget(
             opts.session_ttl,
             opts.max_sessions,
             opts.session_queue_limit,
             opts.session_memory_budget,
         );
-        let ended_bus = bus.clone();
+        let (services, root) = assemble(cells, sessions.clone(), &opts, config.base_dir())?;
+        let (fingerprints, config_hash) = super::reload::fingerprints(&config);
+        let current = Arc::new(parking_lot::RwLock::new(Arc::new(Generation {
+            services,
+            root,
+            number: 1,
+            fingerprints,
+            config_hash,
+            inflight: AtomicUsize::new(0),
+            idle: Notify::new(),
+        })));
+        // Sessions outlive reloads: their end is announced on the bus of the config serving then.
+        let weak = Arc::downgrade(&current);
         sessions.set_on_ended(Box::new(move |id| {
-            session_event(&ended_bus, EventType::SessionEnded, id)
+            if let Some(current) = weak.upgrade() {
+                let bus = current.read().services.bus.clone();
+                session_event(&bus, EventType::SessionEnded, id)
+            }
         }));
-        let services = Arc::new(Services {
-            router: Router::new(bus.clone(), cells.clone()),
-            bus: bus.clone(),
-            sessions: sessions.clone(),
-            root: Default::default(),
-            opts: opts.clone(),
-            base_dir: config.base_dir(),
-        });
-        // Build every behaviour first, so a bad component fails the start before any actor runs.
-        let mut behaviours = Vec::with_capacity(cells.len());
-        for cell in cells.iter() {
-            behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
-        }
-        let root = RootSupervisor::new(cells.clone()).start();
-        let _ = services.root.set(root.clone().recipient());
         let session_manager = SessionManager { table: sessions }.start();
-        for (cell, behaviour) in cells.iter().zip(behaviours) {
-            let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();
-            let _ = cell.addr.set(addr);
-            tracing::debug!(component = &*cell.name, kind = %cell.spec.kind, "component started");
-        }
         Ok(Runtime {
             inner: Arc::new(Inner {
-                services,
-                root,
+                current,
                 session_manager,
                 accepting: AtomicBool::new(true),
                 active: AtomicUsize::new(0),
                 idle: Notify::new(),
                 started: Instant::now(),
+                reload: Default::default(),
             }),
         })
     }
+}
+
+/// Puts started cells to work: their bus and router, every behaviour built (so a bad component
+/// fails before any actor runs), the root supervisor and one actor per cell. Used at start and by
+/// a reload for the new generation.
+pub(super) fn assemble(
+    cells: Arc<[Arc<ComponentCell>]>,
+    sessions: Arc<SessionTable>,
+    opts: &RuntimeOptions,
+    base_dir: std::path::PathBuf,
+) -> Result<(Arc<Services>, actix::Addr<RootSupervisor>), RuntimeError> {
+    let memory_bus = Arc::new(InMemoryBus::new(
+        opts.send_timeout,
+        crate::bus::DlqLimits {
+            max_letters: opts.dlq_capacity,
+            max_bytes: opts.dlq_max_bytes,
+        },
+    ));
+    memory_bus.attach(
+        cells
+            .iter()
+            .map(|c| c.clone() as Arc<dyn crate::bus::Mailbox>)
+            .collect(),
+    );
+    let bus: Arc<dyn MessageBus> = memory_bus;
+    let services = Arc::new(Services {
+        router: Router::new(bus.clone(), cells.clone()),
+        bus,
+        sessions,
+        root: Default::default(),
+        opts: opts.clone(),
+        base_dir,
+    });
+    let mut behaviours = Vec::with_capacity(cells.len());
+    for cell in cells.iter() {
+        behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
+    }
+    let root = RootSupervisor::new(cells.clone()).start();
+    let _ = services.root.set(root.clone().recipient());
+    for (cell, behaviour) in cells.iter().zip(behaviours) {
+        let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();
+        let _ = cell.addr.set(addr);
+        tracing::debug!(component = &*cell.name, kind = %cell.spec.kind, "component started");
+    }
+    Ok((services, root))
 }

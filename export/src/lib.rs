@@ -4,7 +4,7 @@
 //! construction and can be read back strictly.
 //!
 //! It reads only the front end's output (a [`Config`] checked without the environment, and the
-//! source text for what the config does not keep), never secret values: every `$VAR` becomes a
+//! source text for the variables and file names it mentions), never secret values: every `$VAR` becomes a
 //! reference to a Secret (Kubernetes) or a pass-through variable (Compose).
 
 mod compose;
@@ -15,7 +15,6 @@ mod files;
 mod kube;
 mod name;
 mod quantity;
-mod raw;
 mod scan;
 mod system;
 mod yaml;

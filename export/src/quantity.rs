@@ -122,14 +122,6 @@ impl Quantity {
         Ok(Quantity { resource, milli })
     }
 
-    /// A whole number of cores or bytes given as an integer in the file.
-    pub fn from_int(resource: Resource, n: i64) -> Result<Quantity, String> {
-        if n <= 0 {
-            return Err(format!("`{n}` must be greater than 0"));
-        }
-        Quantity::parse(resource, &n.to_string())
-    }
-
     /// The quantity as Compose writes it: decimal cores (`0.5`) for CPU, bytes with a binary
     /// suffix for memory (`256Mi`, which Compose reads as 256 MiB).
     pub fn compose_text(&self) -> String {

@@ -5,7 +5,6 @@ use crate::deploy::{self, Replicas, Resources};
 use crate::error::ExportError;
 use crate::files::{Collector, SysFile};
 use crate::name;
-use crate::raw;
 use crate::scan::{self, EnvUse};
 use crate::Options;
 use woodwork_parser::{Config, HookAction, Kind, Value};
@@ -91,29 +90,24 @@ pub fn read(config: &Config, source: &str, opts: &Options) -> Result<System, Exp
         })?,
         None => name::system_name(&config.path),
     };
-    let deployments = raw::deployments(source);
-    let broker = match &deployments.system {
-        Some((_, block)) => deploy::system(&file, block)?,
-        None => None,
-    };
     if let Some(bus) = opts.bus.as_deref() {
         return Err(refuse_broker(&format!(
             "--bus {}",
             bus.split("://").next().unwrap_or("?")
         )));
     }
-    if let Some(b) = broker {
+    if let Some(kind) = deploy::broker(config) {
         return Err(refuse_broker(&format!(
-            "the file's `message_bus = {}`",
-            b.kind
+            "the file's top-level `deployment` (`message_bus`: {kind})"
         )));
     }
 
     let mut warnings = Vec::new();
     let mut replicas = Replicas::Fixed(1);
     let mut resources = Resources::default();
-    for (component, v) in &deployments.components {
-        let spec = deploy::component(&file, component, v)?;
+    for c in &config.components {
+        let Some(d) = &c.deployment else { continue };
+        let spec = deploy::component(&file, c, d)?;
         resources = resources.plus(&spec.resources);
         let Some(r) = spec.replicas else { continue };
         replicas = match (replicas, r) {

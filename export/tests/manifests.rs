@@ -414,3 +414,28 @@ fn a_top_level_deployment_exports_unless_it_names_a_broker() {
         assert!(!err.contains("hunter2"), "{bus}: {err}");
     }
 }
+
+#[test]
+fn files_too_big_for_a_config_map_refuse_kubernetes_but_not_compose() {
+    let big = "x".repeat(woodwork_export::CONFIGMAP_MAX_BYTES + 1);
+    let ww = temp_system(
+        "big",
+        &[
+            (
+                "main.ww",
+                "notes = knowledge_base text_file {\n    path: \"notes.txt\"\n}\n\nm = llm mock {}\n",
+            ),
+            ("notes.txt", &big),
+        ],
+    );
+    let err = try_export(&ww, Format::Kubernetes).unwrap_err();
+    assert!(err.contains("a ConfigMap holds at most"), "{err}");
+    assert!(err.contains("--format compose"), "{err}");
+    let c = try_export(&ww, Format::Compose).unwrap();
+    let notes = c
+        .files
+        .iter()
+        .find(|f| f.path == "system/notes.txt")
+        .unwrap();
+    assert_eq!(notes.bytes.len(), big.len());
+}

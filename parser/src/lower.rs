@@ -445,6 +445,20 @@ fn webhook_rules(
             );
         }
     }
+    if let Some(Value::Int(n)) = comp.props.get("retries") {
+        let max = crate::schema::defaults::WEBHOOK_MAX_RETRIES;
+        if *n > max {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    idx.span(name_range),
+                    format!("`{}` (output webhook): `retries` is {n}; use at most {max}", comp.name),
+                )
+                .primary("too many retries")
+                .help("an answer that is still not delivered goes to the dead-letter queue, from where `POST /dlq/{id}/replay` sends it again"),
+            );
+        }
+    }
     if let Some(Value::Map(headers)) = comp.props.get("headers") {
         let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         for name in headers

@@ -35,6 +35,9 @@ pub mod defaults {
     pub const AGENT_MAX_STEPS: i64 = 25;
     /// `output webhook` `retries`: POSTs after the first one fails (4 attempts at most).
     pub const WEBHOOK_RETRIES: i64 = 3;
+    /// `output webhook` `retries` at most: with the backoff capped at 5 s and the timeout per
+    /// attempt, one delivery holds its slot for a bounded time.
+    pub const WEBHOOK_MAX_RETRIES: i64 = 10;
     /// `output webhook` per-attempt timeout in seconds when the common `timeout` key is absent.
     pub const WEBHOOK_TIMEOUT_S: f64 = 10.0;
 }
@@ -514,7 +517,7 @@ pub static SCHEMAS: &[TypeSchema] = &[
                 "retries",
                 Ty::Int { min: 0 },
                 Default::Int(defaults::WEBHOOK_RETRIES),
-                "retries of a failed POST (5xx, timeout, connection error) before the answer goes to the dead-letter queue",
+                "retries of a failed POST (5xx, timeout, connection error; at most 10) before the answer goes to the dead-letter queue",
             ),
         ],
         key_aliases: &[],

@@ -41,6 +41,15 @@ fn a_webhook_is_served_in_full_with_typed_retries_and_timeout() {
     assert!(matches!(c.spec(), Ok(Spec::Webhook(w)) if w.retries == 0));
     let r = no_env("w = output webhook { url: \"http://127.0.0.1:1/h\", retries: -1 }\n");
     assert!(r.has_errors(), "{}", r.render_text());
+    let r = no_env("w = output webhook { url: \"http://127.0.0.1:1/h\", retries: 11 }\n");
+    assert!(r.has_errors(), "{}", r.render_text());
+    assert!(
+        r.render_text().contains("use at most 10"),
+        "{}",
+        r.render_text()
+    );
+    let r = no_env("w = output webhook { url: \"http://127.0.0.1:1/h\", retries: 10 }\n");
+    assert!(!r.has_errors(), "{}", r.render_text());
 }
 
 #[test]

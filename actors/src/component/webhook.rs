@@ -99,8 +99,14 @@ impl Webhook {
         if timeout.is_zero() {
             return Err(format!("{context}: `timeout` must be above 0 seconds"));
         }
-        let retries = u32::try_from(spec.retries)
-            .map_err(|_| format!("{context}: `retries` is {}; use fewer", spec.retries))?;
+        let max = woodwork_parser::schema::defaults::WEBHOOK_MAX_RETRIES as u64;
+        if spec.retries > max {
+            return Err(format!(
+                "{context}: `retries` is {}; use at most {max}",
+                spec.retries
+            ));
+        }
+        let retries = spec.retries as u32;
         let bound = bound.max(1);
         Ok(Webhook {
             target: Arc::new(Target {

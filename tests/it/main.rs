@@ -13,6 +13,7 @@ mod serve_agent;
 mod serve_auth;
 mod serve_endpoints;
 mod serve_errors;
+mod serve_global_hooks;
 mod serve_operator;
 mod serve_protocol;
 mod serve_retries;

@@ -7,7 +7,7 @@ use crate::component::behaviour::Behaviour;
 use crate::component::{ComponentActor, ComponentCell};
 use crate::envelope::EventType;
 use crate::error::RuntimeError;
-use crate::hooks::HookSet;
+use crate::hooks::{GlobalHooks, HookLimits, HookSet};
 use crate::router::Router;
 use crate::services::Services;
 use crate::session::{SessionManager, SessionTable};
@@ -72,7 +72,9 @@ pub(super) fn build_cell(
     };
     let backends =
         crate::component::backends::build(spec, config, &base_dir).map_err(RuntimeError::Start)?;
-    let hooks = HookSet::from_component(spec, &base_dir, workers).map_err(RuntimeError::Start)?;
+    let limits = HookLimits::default();
+    let hooks = HookSet::with_global_pipes(spec, &config.pipes, &base_dir, workers, limits)
+        .map_err(RuntimeError::Start)?;
     Ok(ComponentCell::new(
         i,
         Arc::new(spec.clone()),
@@ -143,6 +145,12 @@ impl Runtime {
                     .into(),
             ));
         }
+        if let Some(bus) = config.deployment.as_ref().and_then(|d| d.external_bus()) {
+            tracing::warn!(
+                bus = bus.kind.map_or("from an unread variable", |k| k.as_str()),
+                "the file's `deployment` names a message bus this runtime does not use yet; every component runs in this process on the in-memory bus"
+            );
+        }
         let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
         start_backends(&cells).await?;
         // Python hook workers start now, so a missing function fails the start, not the first call.
@@ -158,7 +166,12 @@ impl Runtime {
             opts.session_queue_limit,
             opts.session_memory_budget,
         );
+        let global_hooks = GlobalHooks::checked(&config).await?;
         let (services, root) = assemble(cells, sessions.clone(), &opts, config.base_dir())?;
+        // Subscribed before the arbiter runs the new actors, so the first state changes are seen.
+        if let Some(g) = global_hooks {
+            g.start(&services.bus);
+        }
         let (fingerprints, config_hash) = super::reload::fingerprints(&config);
         let current = Arc::new(parking_lot::RwLock::new(Arc::new(Generation {
             services,

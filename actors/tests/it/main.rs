@@ -9,6 +9,7 @@ mod wire;
 mod agent;
 mod bus;
 mod envelope;
+mod global_hooks;
 mod hook_processes;
 mod hooks;
 mod llm_claude;

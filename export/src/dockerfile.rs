@@ -25,6 +25,8 @@ pub fn dockerfile(sys: &System) -> String {
 # The .ww file and its files are not in the image: Compose and Kubernetes copy them into /app.
 
 FROM {BUILD_IMAGE} AS build
+# The image's own toolchain (rust-toolchain.toml would fetch clippy and rustfmt, unused here).
+ENV RUSTUP_TOOLCHAIN=1.95.0
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

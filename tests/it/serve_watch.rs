@@ -286,3 +286,75 @@ async fn a_prompt_file_edit_restarts_its_agent() {
     assert_eq!(component(&server, "model").await["restarts"], 0);
     assert_eq!(answer(&server, "bot", "s").await, "ok");
 }
+
+#[tokio::test]
+async fn a_tool_that_cannot_start_refuses_the_reload_and_the_old_one_keeps_running() {
+    let ww = write_ww("watch-tool", "");
+    let tools = ww.with_extension("py");
+    std::fs::write(
+        &tools,
+        "def add(a: int, b: int) -> int:\n    return a + b\n",
+    )
+    .unwrap();
+    let with_tools = |reply: &str| {
+        format!(
+            "{}fns = api functions {{ path: {:?} }}\n",
+            system(reply),
+            tools.display().to_string()
+        )
+    };
+    std::fs::write(&ww, with_tools("before")).unwrap();
+    let server = Server::start(&ww, &["--watch"]);
+    server.wait_for_log(&["watching the config"]).await;
+    assert_eq!(answer(&server, "bot", "s").await, "before");
+
+    // The .ww and the tool's script change together; the script does not import.
+    std::fs::write(&tools, "def add(a, b:\n    return a\n").unwrap();
+    write_by_rename(&ww, &with_tools("after"));
+    wait_count(&server, "config rejected", 1).await;
+    let logs = server.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("config rejected"))
+        .unwrap();
+    assert!(
+        line.contains("fns") && line.contains("SyntaxError"),
+        "{line}"
+    );
+    assert_eq!(count(&logs, "config reloaded"), 0, "{logs}");
+    // Nothing of the new file applied: the old reply, the old tool still up and not restarted.
+    assert_eq!(answer(&server, "bot", "s").await, "before");
+    let fns = component(&server, "fns").await;
+    assert_eq!(fns["state"], "ready", "{fns}");
+    assert_eq!(fns["restarts"], 0, "{fns}");
+
+    std::fs::write(
+        &tools,
+        "def add(a: int, b: int) -> int:\n    return b + a\n",
+    )
+    .unwrap();
+    wait_count(&server, "config reloaded", 1).await;
+    answer_becomes(&server, "bot", "after").await;
+    assert_eq!(component(&server, "fns").await["restarts"], 1);
+}
+
+#[tokio::test]
+async fn changed_top_level_hooks_are_refused_with_how_to_apply_them() {
+    let hooks = "hooks = [{ event: \"session.created\", log: \"info\" }]\n";
+    let ww = write_ww("watch-hooks", &format!("{hooks}{}", system("one")));
+    let server = Server::start(&ww, &["--watch"]);
+    server.wait_for_log(&["watching the config"]).await;
+    let other = "hooks = [{ event: \"session.ended\", log: \"info\" }]\n";
+    write_by_rename(&ww, &format!("{other}{}", system("two")));
+    wait_count(&server, "config rejected", 1).await;
+    assert!(
+        server.logs().contains("restart it to apply them"),
+        "{}",
+        server.logs()
+    );
+    assert_eq!(answer(&server, "bot", "s").await, "one");
+    // Back to the hooks it started with: the rest of the edit applies.
+    write_by_rename(&ww, &format!("{hooks}{}", system("two")));
+    wait_count(&server, "config reloaded", 1).await;
+    answer_becomes(&server, "bot", "two").await;
+}

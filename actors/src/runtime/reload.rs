@@ -10,9 +10,9 @@
 //!
 //! - the **session table** (turn gates, queued turns, conversation memory) is shared by all
 //!   generations, so sessions and their memory always survive;
-//! - each component's **fingerprint** (its spec without source positions, its resolved routes
-//!   and the content of every file it names: prompts, `api functions` scripts, documentation,
-//!   hook scripts) decides what changed. An **unchanged** component's successor cell shares the
+//! - each component's **fingerprint** (its spec without source positions, its resolved routes,
+//!   the global pipes and the content of every file these name: prompts, `api functions`
+//!   scripts, documentation, hook scripts) decides what changed. An **unchanged** component's successor cell shares the
 //!   old cell's model, tool backend (its worker process or server connection stays up), hooks
 //!   (their Python workers), breaker and counters: nothing of it restarts but its actor shell.
 //!   A **changed** one gets a freshly built cell (new model, backend, hooks, breaker) that keeps
@@ -31,7 +31,9 @@
 //!   Such subscribers also see the retired generation's actors stop. Dead letters and bus
 //!   counters start afresh per generation.
 //!
-//! Reloads are serialised (one at a time, none during shutdown).
+//! Top-level `hooks` run on one subscription made at start; a reload that changes them is
+//! refused (restart the server to apply them) rather than half applied. Reloads are serialised
+//! (one at a time, none during shutdown).
 
 use super::startup::{assemble, build_cell, routes_of, start_backends, start_order};
 use super::{Generation, Runtime};
@@ -103,9 +105,27 @@ pub fn named_files(config: &Config) -> Vec<(String, PathBuf)> {
             out.push((c.name.clone(), p));
         }
     }
+    let (pipes, hooks) = globals(config);
+    for v in [pipes, hooks] {
+        for p in component_files(&v, &base) {
+            out.push((String::new(), p));
+        }
+    }
     out.push((String::new(), base.join(".env")));
     out
 }
+
+/// The top-level pipes and hooks as JSON without source positions.
+fn globals(config: &Config) -> (serde_json::Value, serde_json::Value) {
+    let mut pipes = serde_json::to_value(&config.pipes).unwrap_or(serde_json::Value::Null);
+    let mut hooks = serde_json::to_value(&config.hooks).unwrap_or(serde_json::Value::Null);
+    strip_spans(&mut pipes);
+    strip_spans(&mut hooks);
+    (pipes, hooks)
+}
+
+/// The fingerprint key of the top-level hooks (no component is named "").
+const GLOBAL_HOOKS: &str = "";
 
 /// A component's spec as JSON without source positions (moving a declaration is no change).
 fn spec_value(c: &woodwork_parser::Component) -> serde_json::Value {
@@ -184,6 +204,22 @@ pub(crate) fn fingerprints(config: &Config) -> (HashMap<String, u64>, u64) {
     let base = config.base_dir();
     let mut out = HashMap::new();
     let mut all = DefaultHasher::new();
+    // Global pipes run in every component's pipeline: a change restarts them all.
+    let (pipes, hooks) = globals(config);
+    let mut pipes_hash = DefaultHasher::new();
+    pipes.to_string().hash(&mut pipes_hash);
+    for f in component_files(&pipes, &base) {
+        file_hash(&f).hash(&mut pipes_hash);
+    }
+    let pipes_hash = pipes_hash.finish();
+    let mut hooks_hash = DefaultHasher::new();
+    hooks.to_string().hash(&mut hooks_hash);
+    for f in component_files(&hooks, &base) {
+        file_hash(&f).hash(&mut hooks_hash);
+    }
+    let hooks_hash = hooks_hash.finish();
+    hooks_hash.hash(&mut all);
+    out.insert(GLOBAL_HOOKS.to_string(), hooks_hash);
     for name in start_order(config) {
         let Some(c) = config.component(name) else {
             continue;
@@ -191,6 +227,7 @@ pub(crate) fn fingerprints(config: &Config) -> (HashMap<String, u64>, u64) {
         let spec = spec_value(c);
         let mut h = DefaultHasher::new();
         spec.to_string().hash(&mut h);
+        pipes_hash.hash(&mut h);
         for to in config.routes_from(name) {
             to.hash(&mut h);
         }
@@ -262,9 +299,15 @@ impl Runtime {
             ..ReloadReport::default()
         };
         if config_hash == old.config_hash && fps == old.fingerprints {
-            report.kept = old.fingerprints.keys().cloned().collect();
-            report.kept.sort();
+            report.kept = old.services.router.known();
             return Ok(report);
+        }
+        if fps.get(GLOBAL_HOOKS) != old.fingerprints.get(GLOBAL_HOOKS) {
+            return Err(RuntimeError::Invalid(
+                "the top-level `hooks` (or a script they name) changed: they are started once, \
+                 with the server, so restart it to apply them"
+                    .into(),
+            ));
         }
         let opts = old.services.opts.clone();
         let order = start_order(&config);

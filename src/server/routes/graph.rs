@@ -1,6 +1,9 @@
 //! `GET /graph`: the served file's components, routes (explicit and inferred) and tool uses, as
 //! the `graph --format json` document. Rendered once at start by the same code as the CLI
-//! (`woodwork_parser::graph`), so `/ui` draws exactly what `woodwork-actors graph` prints.
+//! (`woodwork_parser::graph`), so it says what `woodwork-actors graph` prints for the file `serve`
+//! started with. After a `serve --watch` reload, `/components` (`routes_to`) has the live routes:
+//! `/ui` draws components and routes from there and takes only the uses, inferred marks and
+//! source lines from this document.
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};

@@ -198,8 +198,9 @@ function drawGraph(graph) {
     return;
   }
   const { pos, routes, uses, width, height } = layout(graph);
+  const below = routes.some((r) => pos.get(r.to).x < pos.get(r.from).x) ? 48 : 0;
   const root = svg("svg", {
-    id: "graph", viewBox: `0 0 ${width} ${height + 40}`, width, height: height + 40,
+    id: "graph", viewBox: `0 0 ${width} ${height + below}`, width, height: height + below,
     role: "img", "aria-label": "component graph",
   });
   const defs = svg("defs");
@@ -289,12 +290,12 @@ function renderComponents(list) {
     body.appendChild(tr);
     paintNode(c);
   }
-  fillTargets(list);
 }
 
 function fillTargets(list) {
   const select = $("target");
-  if (select.options.length) return;
+  const chosen = select.value;
+  select.textContent = "";
   // inputs first (a pipeline's entry), then agents, then the rest
   const rank = { input: 0, agent: 1 };
   const sorted = list.slice().sort((a, b) => (rank[a.kind] ?? 2) - (rank[b.kind] ?? 2));
@@ -304,6 +305,7 @@ function fillTargets(list) {
     o.value = c.name;
     select.appendChild(o);
   }
+  if (list.some((c) => c.name === chosen)) select.value = chosen;
 }
 
 function renderHealth(h) {
@@ -361,7 +363,7 @@ async function refreshAll() {
     const [components, health, sessions] = await Promise.all([
       getJson("/components"), api("/health").then((r) => r.json()), getJson("/sessions?limit=20"),
     ]);
-    if (!nodes.size) await loadGraph();
+    await syncGraph(components);
     renderComponents(components);
     renderHealth(health);
     renderSessions(sessions);
@@ -372,15 +374,40 @@ async function refreshAll() {
   }
 }
 
-async function loadGraph() {
-  try {
-    drawGraph(await getJson("/graph"));
-  } catch (e) {
-    if (e.message !== "unauthorized") {
-      $("graph-box").textContent = "";
-      $("graph-box").appendChild(el("p", "error", "could not load /graph: " + e.message));
+let graphDoc = null; // GET /graph: the file as served at start (inferred flags, uses, lines)
+let drawn = ""; // the topology the graph shows now
+
+/**
+ * Draws the graph when the live topology changed: components and routes from /components (so a
+ * `serve --watch` reload shows at once), inferred flags, tool/model uses and source lines from
+ * /graph (the CLI's graph document, fetched once).
+ */
+async function syncGraph(components) {
+  if (!graphDoc) {
+    try {
+      graphDoc = await getJson("/graph");
+    } catch (e) {
+      if (e.message === "unauthorized") throw e;
+      // Still drawn from /components, without the uses and inferred marks only /graph has.
+      graphDoc = { components: [], routes: [], uses: [] };
     }
   }
+  const names = new Set(components.map((c) => c.name));
+  const inferred = new Map((graphDoc.routes || []).map((r) => [r.from + "\u0000" + r.to, r.inferred]));
+  const line = new Map((graphDoc.components || []).map((c) => [c.name, c.line]));
+  const graph = {
+    components: components.map((c) => ({ name: c.name, kind: c.kind, type: c.type, line: line.get(c.name) ?? "?" })),
+    routes: components.flatMap((c) => c.routes_to.map((to) => ({
+      from: c.name, to, inferred: Boolean(inferred.get(c.name + "\u0000" + to)),
+    }))),
+    uses: (graphDoc.uses || []).filter((u) => names.has(u.from) && names.has(u.to)),
+    start_order: components.map((c) => c.name),
+  };
+  const topology = JSON.stringify([graph.components.map((c) => [c.name, c.kind, c.type]), graph.routes]);
+  if (topology === drawn) return;
+  drawn = topology;
+  drawGraph(graph);
+  fillTargets(components);
 }
 
 // ---- SSE over fetch ---------------------------------------------------------------------------

@@ -82,7 +82,37 @@ pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
         shown.push_str(&format!(", … ({} in all)", order.len()));
     }
     out.push_str(&format!("start order: {shown}\n"));
+    if !config.hooks.is_empty() || !config.pipes.is_empty() {
+        out.push_str(&format!(
+            "global: {} hook{}, {} pipe{} (every component)\n",
+            config.hooks.len(),
+            s(config.hooks.len()),
+            config.pipes.len(),
+            s(config.pipes.len())
+        ));
+    }
+    if let Some(d) = &config.deployment {
+        out.push_str(&format!(
+            "deployment: {}{}\n",
+            d.target.as_str(),
+            bus_text(d)
+        ));
+    }
     out
+}
+
+/// `, message bus redis (not used yet: …)` for a deployment naming a broker.
+fn bus_text(d: &crate::spec::Deployment) -> String {
+    match &d.message_bus {
+        None => String::new(),
+        Some(b) => match b.kind {
+            Some(crate::spec::BusKind::Memory) => ", message bus memory".into(),
+            kind => format!(
+                ", message bus {} (not used yet: serve runs on the in-memory bus)",
+                kind.map_or("from an unread variable", |k| k.as_str())
+            ),
+        },
+    }
 }
 
 /// The same summary as JSON (`check --format json`).
@@ -91,12 +121,28 @@ pub fn summary_json(config: &Config) -> serde_json::Value {
         .into_iter()
         .map(|((k, t), names)| serde_json::json!({"kind": k, "type": t, "count": names.len(), "names": names}))
         .collect();
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "components": config.components.len(),
         "by_kind": by_kind,
         "routes": config.routes,
         "start_order": config.start_order,
-    })
+    });
+    if let serde_json::Value::Object(m) = &mut v {
+        if !config.hooks.is_empty() || !config.pipes.is_empty() {
+            m.insert("global_hooks".into(), config.hooks.len().into());
+            m.insert("global_pipes".into(), config.pipes.len().into());
+        }
+        if let Some(d) = &config.deployment {
+            m.insert(
+                "deployment".into(),
+                serde_json::json!({
+                    "target": d.target,
+                    "message_bus": d.message_bus.as_ref().map(|b| b.kind),
+                }),
+            );
+        }
+    }
+    v
 }
 
 fn s(n: usize) -> &'static str {

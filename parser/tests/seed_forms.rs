@@ -209,6 +209,12 @@ m = llm mock {}
     assert_eq!(c.pipes.len(), 1);
     assert_eq!(c.components.len(), 1, "settings are not components");
     assert!(c.component("m").unwrap().hooks.is_empty());
+    let summary = summary::summary_text(c, "main.ww", 0);
+    assert!(
+        summary.contains("global: 3 hooks, 1 pipe (every component)"),
+        "{summary}"
+    );
+    assert_eq!(summary::summary_json(c)["global_hooks"], 3);
 
     // A missing global shorthand script is caught too.
     let r = check(&dir.ww(), "hooks = [\"gone.py::f\"]\n", None);
@@ -264,6 +270,11 @@ m = llm mock {}
         Some(std::time::Duration::from_secs(3600))
     );
     assert!(d.external_bus().is_some());
+    let summary = summary::summary_text(c, "main.ww", 1);
+    assert!(
+        summary.contains("deployment: local, message bus redis (not used yet"),
+        "{summary}"
+    );
     // Never silently ignored: a warning says serve does not use it yet.
     let w: Vec<&Diagnostic> = r
         .diagnostics

@@ -4,8 +4,10 @@ event's payload dict and returns nothing (a hook) or the new payload (a pipe).""
 import json
 import os
 import sys
+import tempfile
 
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl")
+# Outside the checkout, so running the example leaves no file behind in it.
+LOG = os.environ.get("WW_EVENTS_LOG") or os.path.join(tempfile.gettempdir(), "woodwork-hooks-events.jsonl")
 
 
 def record(payload):

@@ -188,6 +188,16 @@ pub struct HealthReport {
     pub components: BTreeMap<String, ComponentHealth>,
     pub bus: BusStats,
     pub uptime_s: u64,
+    /// Which config is serving (`serve --watch` applies edits without a restart).
+    pub config: ConfigVersion,
+}
+
+/// The config being served: `generation` 1 is the one the server started with, each applied
+/// `serve --watch` reload adds one; `hash` changes with any applied edit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigVersion {
+    pub generation: u64,
+    pub hash: String,
 }
 
 /// Counters of the message bus.

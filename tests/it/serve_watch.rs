@@ -89,6 +89,9 @@ async fn an_edited_reply_applies_and_only_that_component_restarts() {
     let ww = write_ww("watch-edit", &system("first answer"));
     let server = Server::start(&ww, &["--watch"]);
     assert_eq!(answer(&server, "bot", "s1").await, "first answer");
+    let health: Value = server.get("/health").await.json().await.unwrap();
+    assert_eq!(health["config"]["generation"], 1, "{health}");
+    let first_hash = health["config"]["hash"].clone();
     let bot_before = component(&server, "bot").await;
     let mem_before = component(&server, "mem").await;
     assert_eq!(component(&server, "model").await["restarts"], 0);
@@ -124,6 +127,8 @@ async fn an_edited_reply_applies_and_only_that_component_restarts() {
     assert_eq!(session["turns"], 2, "{session}");
     let health: Value = server.get("/health").await.json().await.unwrap();
     assert_eq!(health["status"], "healthy", "{health}");
+    assert_eq!(health["config"]["generation"], 2, "{health}");
+    assert_ne!(health["config"]["hash"], first_hash, "{health}");
 }
 
 #[tokio::test]

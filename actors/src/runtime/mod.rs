@@ -133,6 +133,10 @@ impl Runtime {
             components,
             bus: self.bus().stats(),
             uptime_s: self.inner.started.elapsed().as_secs(),
+            config: {
+                let (generation, hash) = self.config_version();
+                ConfigVersion { generation, hash }
+            },
         }
     }
 

@@ -96,6 +96,22 @@ impl<'de> Deserialize<'de> for EventType {
     }
 }
 
+/// The per-process random prefix of message ids and where their counter starts.
+static PROCESS: OnceLock<(u64, u64)> = OnceLock::new();
+/// Message ids handed out so far in this process.
+static COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// Where the low halves of this process's message ids start: its start time in microseconds
+/// since the Unix epoch (about 2^51, so ids stay exact as JSON numbers). The low half is the
+/// process's one event sequence (SSE `id:`s): starting from the clock makes a `Last-Event-ID`
+/// from an earlier process of the server read as older than anything this one sent.
+fn start_of_sequence() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
 /// A message id: a per-process random prefix plus a counter, shown as a UUID. Cheaper than a v4
 /// UUID per hop (no syscall, no RNG) yet unique enough to dedupe on a shared broker.
 /// Two u64 halves (not a u128) keep the envelope 8-byte aligned and small to move.
@@ -108,12 +124,10 @@ pub struct MessageId {
 impl MessageId {
     /// A fresh id.
     pub fn next() -> MessageId {
-        static PREFIX: OnceLock<u64> = OnceLock::new();
-        static COUNTER: AtomicU64 = AtomicU64::new(1);
-        let prefix = *PREFIX.get_or_init(rand::random::<u64>);
+        let (prefix, start) = *PROCESS.get_or_init(|| (rand::random::<u64>(), start_of_sequence()));
         MessageId {
             hi: prefix,
-            lo: COUNTER.fetch_add(1, Ordering::Relaxed),
+            lo: start + COUNTER.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -260,6 +274,13 @@ impl Envelope {
             is_final: None,
             reply: self.reply.clone(),
         }
+    }
+
+    /// This envelope's number in the process's event sequence (the low half of its message id:
+    /// grows in creation order), the SSE `id:` of the event, the same in a turn's stream and on
+    /// `/events`.
+    pub fn event_id(&self) -> u64 {
+        self.message_id.lo
     }
 
     /// True once the message outlived its TTL.

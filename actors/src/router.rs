@@ -81,22 +81,19 @@ impl Router {
                 }
             }
             ReplyTo::Turn(t) => {
-                if produced.announce && t.events.is_some() {
+                // One envelope for the turn's stream and the bus: the event keeps one id (its
+                // SSE `id:`) wherever it is seen.
+                let to_turn = produced.announce && t.events.is_some();
+                if to_turn || (produced.announce && self.bus.has_subscribers()) {
                     let ev = env.forward(
                         produced.event,
                         produced.payload.clone(),
                         from.name.clone(),
                         from.name.clone(),
                     );
-                    t.emit(&ev);
-                }
-                if produced.announce && self.bus.has_subscribers() {
-                    let ev = env.forward(
-                        produced.event,
-                        produced.payload.clone(),
-                        from.name.clone(),
-                        from.name.clone(),
-                    );
+                    if to_turn {
+                        t.emit(&ev);
+                    }
                     self.bus.publish(&ev);
                 }
                 if from.routes.is_empty() {

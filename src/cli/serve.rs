@@ -78,6 +78,22 @@ pub struct ServeArgs {
     /// oldest are dropped first): large payloads fill memory long before the count is reached.
     #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
     pub dlq_max_bytes: usize,
+    /// Seconds of events kept for SSE resumption: a client reconnecting with `Last-Event-ID`
+    /// within it gets the frames it missed (`/events`, and a dropped turn stream through it).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sse_replay_window: u64,
+    /// Most bytes of events kept for SSE resumption (suffixes KiB, MiB, KB, MB; the oldest go
+    /// first).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub sse_replay_bytes: usize,
+    /// Most concurrent `GET /events` subscribers; more are answered 503 with Retry-After.
+    #[arg(long, default_value_t = 64, value_parser = count_in(1, 10_000))]
+    pub events_max_subscribers: usize,
+    /// An origin (scheme://host[:port], or `*`) whose browser pages may call this server: its
+    /// requests get CORS headers and its preflights are answered. Repeatable; none by default.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
     /// Watch the .ww (and the prompt, script and documentation files it names): an edit is
     /// checked and applied without a restart; a file with errors is reported and the running
     /// config keeps serving.
@@ -248,6 +264,13 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         eprintln!("error: {} produced no configuration", args.file.display());
         return ExitCode::FAILURE;
     };
+    let cors = match crate::server::middleware::cors::CorsOrigins::parse(&args.cors_origins) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let request_timeout = Duration::from_secs(args.request_timeout.max(1));
     let opts = ServeOptions {
         runtime: runtime_options(&args),
@@ -263,6 +286,12 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         auth_token,
         workers: args.workers,
+        events: crate::server::replay::FeedOptions {
+            window: Duration::from_secs(args.sse_replay_window),
+            bytes: args.sse_replay_bytes,
+            max_subscribers: args.events_max_subscribers,
+        },
+        cors,
         watch: watch_from,
     };
     let system = actix_rt::System::new();

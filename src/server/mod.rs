@@ -9,6 +9,7 @@ pub mod idle_memory;
 pub mod input_body;
 pub mod middleware;
 pub mod prometheus;
+pub mod replay;
 pub mod routes;
 pub mod signals;
 pub mod sse;
@@ -42,6 +43,10 @@ pub struct ServeOptions {
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
     pub runtime: RuntimeOptions,
+    /// The `/events` feed's replay buffer and subscriber cap.
+    pub events: replay::FeedOptions,
+    /// Origins allowed to call from a browser (`--cors-origin`; none by default).
+    pub cors: middleware::cors::CorsOrigins,
     /// `--watch`: this `.ww` is polled and its edits applied without a restart.
     pub watch: Option<crate::cli::watch::Watch>,
 }
@@ -83,6 +88,9 @@ pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeEr
         let rt = runtime.clone();
         actix_rt::spawn(async move { crate::cli::watch::watch(w, &config, rt).await });
     }
+    let feed_runtime = runtime.clone();
+    let feed_bus = move || feed_runtime.bus().clone();
+    replay::install(replay::EventHub::new(feed_bus, opts.events));
     let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState::new(
         runtime.clone(),
@@ -91,6 +99,7 @@ pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeEr
         draining.clone(),
     ));
     let auth = web::Data::new(middleware::auth::AuthToken(opts.auth_token));
+    let cors = web::Data::new(opts.cors);
     // The actors' thread (this one) and each HTTP worker return freed memory when idle.
     actix_rt::spawn(idle_memory::collect_when_idle());
     let app = move || {
@@ -98,6 +107,7 @@ pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeEr
         App::new()
             .app_data(state.clone())
             .app_data(auth.clone())
+            .app_data(cors.clone())
             .app_data(graph.clone())
             .app_data(extractor_errors::path())
             .app_data(extractor_errors::query())

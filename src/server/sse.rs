@@ -4,6 +4,12 @@
 //! away) drops the runtime's event stream, which cancels the turn; periodic keep-alive comments make
 //! sure a hang-up is noticed even while the model is silent. A stream still open when the
 //! server's drain ends closes with an `error` (503 `shutting_down`) then `done`.
+//!
+//! Every frame carries an `id:` from the process's one event sequence: an event's id is its
+//! envelope's [`event_id`](woodwork_runtime::Envelope::event_id), the same number `/events` shows
+//! for it, so a client whose turn stream dropped (which cancels the turn) can read what it missed
+//! from `GET /events?session=<id>` with `Last-Event-ID`; `done` and `error` take a fresh number.
+//! Opening a turn stream starts the replay buffer recording ([`crate::server::replay`]).
 
 use crate::server::drain;
 use crate::server::error::ApiError;
@@ -12,18 +18,21 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::time::Instant;
-use woodwork_runtime::{EventStream, RuntimeError, RuntimeEvent};
+use woodwork_runtime::{EventStream, MessageId, RuntimeError, RuntimeEvent};
 
-/// One SSE frame. `name` is sanitised (no CR/LF); `data` is one line of compact JSON, written
-/// straight into the frame's one buffer: going through a `serde_json::Value` first (a tree of
-/// maps and strings per envelope) was 9 of the 20 µs a token spent in this process (probe on the
-/// cold path between two tokens, 1 ms apart).
-pub fn frame<T: serde::Serialize + ?Sized>(name: &str, data: &T) -> Bytes {
+/// One SSE frame, `id: <id>` first so a client's `Last-Event-ID` can name it. `name` is
+/// sanitised (no CR/LF); `data` is one line of compact JSON, written straight into the frame's
+/// one buffer: going through a `serde_json::Value` first (a tree of maps and strings per
+/// envelope) was 9 of the 20 µs a token spent in this process (probe on the cold path between
+/// two tokens, 1 ms apart).
+pub fn frame_with_id<T: serde::Serialize + ?Sized>(id: u64, name: &str, data: &T) -> Bytes {
     let mut buf = Vec::with_capacity(640);
-    buf.extend_from_slice(b"event: ");
+    // Writing into a Vec cannot fail.
+    let _ = write!(buf, "id: {id}\nevent: ");
     if name.len() <= 64 && !name.chars().any(char::is_control) {
         buf.extend_from_slice(name.as_bytes());
     } else {
@@ -40,6 +49,12 @@ pub fn frame<T: serde::Serialize + ?Sized>(name: &str, data: &T) -> Bytes {
     Bytes::from(buf)
 }
 
+/// A fresh number of the process's event sequence, for a frame that is not an envelope (`done`,
+/// `error`): ids then still only grow.
+pub fn fresh_id() -> u64 {
+    MessageId::next().lo
+}
+
 /// The SSE event name of a runtime envelope: its event type (`stream.chunk`, `agent.thought`, …).
 fn event_name(env: &woodwork_runtime::Envelope) -> &'static str {
     env.event_type.as_str()
@@ -50,7 +65,7 @@ fn event_name(env: &woodwork_runtime::Envelope) -> &'static str {
 /// is noticed: actix-web only drops a pending streaming body (and so cancels the turn) when a
 /// write to the closed socket fails (actix/actix-web#1313), so a hang-up is seen within about two
 /// intervals.
-const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 enum Phase {
     Running,
@@ -74,6 +89,7 @@ pub struct SseBody {
 
 impl SseBody {
     pub fn new(events: EventStream, component: String, deadline: Instant) -> Self {
+        crate::server::replay::touch();
         SseBody {
             events,
             component,
@@ -93,8 +109,9 @@ impl SseBody {
             err.message
         );
         let body = err.body_json();
-        self.phase = Phase::Closing(frame("done", &body));
-        frame("error", &body)
+        let error = frame_with_id(fresh_id(), "error", &body);
+        self.phase = Phase::Closing(frame_with_id(fresh_id(), "done", &body));
+        error
     }
 }
 
@@ -120,13 +137,16 @@ impl Stream for SseBody {
             Phase::Running => this.phase = Phase::Running,
         }
         match this.events.poll_next_unpin(cx) {
-            Poll::Ready(Some(RuntimeEvent::Event(env))) => {
-                Poll::Ready(Some(Ok(frame(event_name(&env), &env))))
-            }
+            Poll::Ready(Some(RuntimeEvent::Event(env))) => Poll::Ready(Some(Ok(frame_with_id(
+                env.event_id(),
+                event_name(&env),
+                &env,
+            )))),
             Poll::Ready(Some(RuntimeEvent::Done(resp))) => {
                 this.phase = Phase::Finished;
                 tracing::info!("stream done");
-                Poll::Ready(Some(Ok(frame("done", &Answer::of(&this.component, &resp)))))
+                let answer = Answer::of(&this.component, &resp);
+                Poll::Ready(Some(Ok(frame_with_id(fresh_id(), "done", &answer))))
             }
             Poll::Ready(Some(RuntimeEvent::Failed(e))) => {
                 Poll::Ready(Some(Ok(this.fail(ApiError::from(e)))))
@@ -163,10 +183,19 @@ mod tests {
 
     #[test]
     fn frames_are_one_event_per_blank_line() {
-        let f = frame("stream.chunk\nx", &serde_json::json!({"text": "a\nb"}));
+        let f = frame_with_id(1, "stream.chunk\nx", &serde_json::json!({"text": "a\nb"}));
         assert_eq!(
             std::str::from_utf8(&f).unwrap(),
-            "event: stream.chunkx\ndata: {\"text\":\"a\\nb\"}\n\n"
+            "id: 1\nevent: stream.chunkx\ndata: {\"text\":\"a\\nb\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn frames_with_an_id_name_it_first() {
+        let f = frame_with_id(42, "done", &serde_json::json!({"ok": true}));
+        assert_eq!(
+            std::str::from_utf8(&f).unwrap(),
+            "id: 42\nevent: done\ndata: {\"ok\":true}\n\n"
         );
     }
 
@@ -174,7 +203,10 @@ mod tests {
     fn data_that_cannot_be_json_is_null_not_a_broken_frame() {
         let mut bad = std::collections::HashMap::new();
         bad.insert((1, 2), "tuple keys are not JSON object keys");
-        let f = frame("x", &bad);
-        assert_eq!(std::str::from_utf8(&f).unwrap(), "event: x\ndata: null\n\n");
+        let f = frame_with_id(2, "x", &bad);
+        assert_eq!(
+            std::str::from_utf8(&f).unwrap(),
+            "id: 2\nevent: x\ndata: null\n\n"
+        );
     }
 }

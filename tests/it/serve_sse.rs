@@ -172,7 +172,11 @@ bot = agent llm { model: model, session_policy: "reject" }
     assert_eq!(res.status(), 200);
     let mut body = res.bytes_stream();
     let first = body.next().await.unwrap().unwrap();
-    assert!(first.starts_with(b"event: input.received"), "{first:?}");
+    let first = String::from_utf8_lossy(&first);
+    assert!(
+        first.starts_with("id: ") && first.contains("\nevent: input.received\n"),
+        "{first:?}"
+    );
     drop(body); // hang up mid-turn
 
     // The turn is cancelled, so the session frees up long before the slow reply would have ended

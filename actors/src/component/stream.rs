@@ -74,6 +74,8 @@ impl StreamTo {
             copy.reply = None;
             self.services.router.deliver(to, copy);
         }
+        // The event feed (`/events`) gets every chunk too; `publish` never blocks.
+        self.services.bus.publish(&env);
         if let Some(tx) = &self.turn.events {
             // Awaiting here lets a slow reader slow the model instead of growing memory.
             let _ = tx.send(RuntimeEvent::Event(env)).await;

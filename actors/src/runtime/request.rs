@@ -211,6 +211,12 @@ impl Runtime {
         // any other entry point the runtime announces it, so a stream shows it exactly once.
         if cell.spec.kind != woodwork_parser::Kind::Input {
             turn.emit(&env);
+            // The event feed (`/events`) sees it too, without the turn's reply handle.
+            if services.bus.has_subscribers() {
+                let mut event = env.clone();
+                event.reply = None;
+                services.bus.publish(&event);
+            }
         }
         services
             .bus

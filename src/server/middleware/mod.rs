@@ -1,10 +1,12 @@
 //! The one middleware every request passes: request id + tracing span (outermost), HTTP metrics,
-//! then bearer-token auth. One `from_fn` layer runs the three concepts in that order: three layers
-//! cost three boxed futures and service calls per request for nothing they needed apart. It also
+//! then CORS (preflights answered before auth; [`cors`]) and bearer-token auth. One `from_fn`
+//! layer runs them in that order: separate layers cost boxed futures and service calls per
+//! request for nothing they needed apart. It also
 //! answers 503 for a request still running when the drain ends ([`drain`]) and keeps the unread
 //! body of a chunked request with its answer ([`unread_body`]).
 
 pub mod auth;
+pub mod cors;
 pub mod http_metrics;
 pub mod request_id;
 
@@ -31,7 +33,15 @@ pub async fn chain(
     let start = Instant::now();
     let is_input = route == routes::INPUT && req.method() == Method::POST;
     let unread = unread_body::is_chunked(&req).then(|| unread_body::share(&mut req));
+    let (preflight, cors_origin) = match cors::check(&req) {
+        Some(cors::Verdict::Preflight(res)) => (Some(res), None),
+        Some(cors::Verdict::Allowed(origin)) => (None, Some(origin)),
+        None => (None, None),
+    };
     let work = async {
+        if let Some(res) = preflight {
+            return Ok(req.into_response(res).map_into_right_body());
+        }
         if let Some(res) = auth::reject(&req) {
             return Ok(req.into_response(res).map_into_right_body());
         }
@@ -66,6 +76,9 @@ pub async fn chain(
             http_metrics::record(method, route, status, elapsed.as_secs_f64());
             request_id::finished(status, elapsed);
             request_id::set_header(&mut res, &id);
+            if let Some(origin) = cors_origin {
+                cors::allow(res.headers_mut(), origin);
+            }
             Ok(res)
         }
         Err(e) => {

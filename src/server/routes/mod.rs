@@ -12,6 +12,7 @@
 //! | `GET /ui` (+ `/ui/app.js`, `/ui/app.css`) | the dashboard; its files need no token, its data does |
 //! | `GET /dlq`, `POST /dlq/{id}/replay` | dead letters; replay one (its answer, like an input) |
 //! | `GET /metrics` | Prometheus text |
+//! | `GET /events` | SSE of every event (`?type=`, `?component=`, `?session=`; `Last-Event-ID` resumes) |
 //! | `POST /v1/chat/completions`, `GET /v1/models`, `GET /v1/models/{id}` | the OpenAI-compatible API ([`openai`]); errors in OpenAI's shape |
 //!
 //! Every GET route answers HEAD (same status and headers, no body).
@@ -23,6 +24,7 @@
 
 pub mod components;
 pub mod dlq;
+pub mod events;
 pub mod fallback;
 pub mod graph;
 pub mod health;
@@ -55,6 +57,7 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
         "/metrics" => return "/metrics",
         "/components" => return "/components",
         "/dlq" => return "/dlq",
+        "/events" => return "/events",
         "/sessions" => return "/sessions",
         "/graph" => return "/graph",
         crate::server::ui::PAGE => return crate::server::ui::PAGE,
@@ -133,6 +136,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(sessions::delete)),
     )
     .service(resource("/dlq", "GET, HEAD").route(get_or_head().to(dlq::list)))
+    .service(resource("/events", "GET, HEAD").route(get_or_head().to(events::events)))
     .service(resource("/dlq/{id}/replay", "POST").route(web::post().to(dlq::replay)))
     .service(resource(INPUT, "POST").route(web::post().to(input::post_input)));
 }
@@ -168,6 +172,7 @@ mod tests {
                         "/ui/app.css",
                         "/dlq",
                         "/dlq/{id}/replay",
+                        "/events",
                         "/v1/chat/completions",
                         "/v1/models",
                         "/v1/models/{id}",
@@ -207,6 +212,9 @@ mod tests {
             "/dlq/x/replay",
             "/dlq/x/replay/",
             "/dlq/input",
+            "/events",
+            "/events/",
+            "/events/input",
             "/v1/chat/completions",
             "/v1/chat/completions/",
             "/v1/chat",
@@ -240,5 +248,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Walks the route table (`configure` as served) with a path per route pattern: every one
+    /// that answers GET answers HEAD too (DESIGN.md §5). Handlers miss their app data here, so
+    /// a served route answers 500; what matters is that HEAD is never 404/405 where GET is not.
+    #[actix_web::test]
+    async fn every_get_route_answers_head() {
+        use actix_web::http::{Method, StatusCode};
+        let app = test::init_service(
+            App::new()
+                .configure(configure)
+                .default_service(web::to(fallback::not_found)),
+        )
+        .await;
+        let mut gets = 0;
+        for path in [
+            "/health",
+            "/livez",
+            "/readyz",
+            "/metrics",
+            "/components",
+            "/components/x",
+            "/sessions",
+            "/sessions/x",
+            "/graph",
+            "/ui",
+            "/ui/app.js",
+            "/ui/app.css",
+            "/dlq",
+            "/dlq/x/replay",
+            "/events",
+            "/v1/models",
+            "/v1/models/x",
+            "/v1/chat/completions",
+            "/x/input",
+        ] {
+            let answer = |method: Method| {
+                let req = test::TestRequest::default()
+                    .method(method)
+                    .uri(path)
+                    .to_request();
+                test::call_service(&app, req)
+            };
+            let get = answer(Method::GET).await.status();
+            if get == StatusCode::NOT_FOUND || get == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            gets += 1;
+            let head = answer(Method::HEAD).await.status();
+            assert!(
+                head != StatusCode::NOT_FOUND && head != StatusCode::METHOD_NOT_ALLOWED,
+                "GET {path} is {get} but HEAD is {head}"
+            );
+        }
+        assert!(gets >= 10, "only {gets} GET routes found: is the table empty?");
     }
 }

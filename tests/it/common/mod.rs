@@ -290,7 +290,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Parses a `text/event-stream` body into (event name, JSON data) pairs, checking the framing:
-/// every event is `event:` + `data:` lines ended by a blank line.
+/// every event is `event:` + `data:` lines (after an `id:`) ended by a blank line.
 pub fn parse_sse(body: &str) -> Vec<(String, serde_json::Value)> {
     let mut events = Vec::new();
     for block in body.split("\n\n") {
@@ -304,8 +304,8 @@ pub fn parse_sse(body: &str) -> Vec<(String, serde_json::Value)> {
                 name = Some(v.to_string());
             } else if let Some(v) = line.strip_prefix("data: ") {
                 data.push_str(v);
-            } else if line.starts_with(':') {
-                // comment / keep-alive
+            } else if line.starts_with(':') || line.starts_with("id: ") {
+                // comment / keep-alive / the frame's id (tests/it/serve_events.rs checks ids)
             } else {
                 panic!("unexpected SSE line {line:?} in block {block:?}");
             }

@@ -36,7 +36,12 @@ async fn fixed_reply_and_fan_out_collects_every_terminal_output() {
             component("in", Kind::Input, "api"),
             agent,
             component("a", Kind::Output, "console"),
-            component("b", Kind::Output, "webhook"),
+            // A webhook returns its answer at once; its POST (to a closed port here) runs beside.
+            with_prop(
+                component("b", Kind::Output, "webhook"),
+                "url",
+                s("http://127.0.0.1:9/hook"),
+            ),
         ],
         &[("in", "agent"), ("agent", "a"), ("agent", "b")],
     );

@@ -112,9 +112,11 @@ const PAD = 16;
 const nodes = new Map(); // name -> {g, state, detail, stripe}
 
 /**
- * Layered layout: a component's column is the length of the longest route path to it (bounded,
- * so a cycle cannot loop); components only reached by "uses" (models, tools) sit in the column of
- * their first user; inside a column, by the mean row of their predecessors, then start order.
+ * Layered layout. Components on routes form the main band: a component's column is the length of
+ * the longest route path to it (bounded, so a cycle cannot loop); inside a column, by the mean
+ * row of their predecessors, then start order. Components off the routes (models, tools,
+ * memories) sit in a band below, under the column of their first user, so the dashed "uses"
+ * edges do not cross the pipeline.
  */
 function layout(graph) {
   const names = graph.components.map((c) => c.name);
@@ -134,43 +136,53 @@ function layout(graph) {
     if (!changed) break;
   }
   const routed = new Set(routes.flatMap((r) => [r.from, r.to]));
-  for (const u of uses) {
-    if (!routed.has(u.to)) col.set(u.to, col.get(u.from));
-  }
-  const columns = [];
-  for (const n of names) {
-    const c = col.get(n);
-    (columns[c] = columns[c] || []).push(n);
+  const main = routed.size ? names.filter((n) => routed.has(n)) : names;
+  const side = routed.size ? names.filter((n) => !routed.has(n)) : [];
+  for (const n of side) {
+    const users = uses.filter((u) => u.to === n && routed.has(u.from)).map((u) => col.get(u.from));
+    col.set(n, users.length ? Math.min(...users) : 0);
   }
   const row = new Map();
   const preds = new Map(names.map((n) => [n, []]));
   for (const e of routes.concat(uses)) preds.get(e.to).push(e.from);
-  columns.forEach((members) => {
-    const key = (n) => {
-      const placed = preds.get(n).filter((p) => row.has(p)).map((p) => row.get(p));
-      const mean = placed.length ? placed.reduce((a, b) => a + b, 0) / placed.length : Infinity;
-      return [mean, order.get(n) || 0];
-    };
-    members.sort((a, b) => {
-      const [ma, oa] = key(a);
-      const [mb, ob] = key(b);
-      return ma === mb ? oa - ob : (ma < mb ? -1 : 1);
+  const band = (members) => {
+    const columns = [];
+    for (const n of members) (columns[col.get(n)] = columns[col.get(n)] || []).push(n);
+    columns.forEach((ms) => {
+      const key = (n) => {
+        const placed = preds.get(n).filter((p) => row.has(p)).map((p) => row.get(p));
+        return placed.length ? placed.reduce((a, b) => a + b, 0) / placed.length : Infinity;
+      };
+      ms.sort((a, b) => {
+        const ka = key(a), kb = key(b);
+        return ka === kb ? (order.get(a) || 0) - (order.get(b) || 0) : (ka < kb ? -1 : 1);
+      });
+      ms.forEach((n, i) => row.set(n, i));
     });
-    members.forEach((n, i) => row.set(n, i));
-  });
-  const rows = Math.max(1, ...columns.filter(Boolean).map((m) => m.length));
+    return columns;
+  };
+  const mainCols = band(main);
+  const sideCols = band(side);
+  const rowsOf = (cols) => Math.max(0, ...cols.filter(Boolean).map((m) => m.length));
+  const mainRows = Math.max(1, rowsOf(mainCols));
+  const sideRows = rowsOf(sideCols);
+  const step = NODE_H + ROW_GAP;
+  const sideTop = PAD + mainRows * step + (sideRows ? ROW_GAP : 0);
   const pos = new Map();
-  columns.forEach((members, c) => {
-    const offset = ((rows - members.length) * (NODE_H + ROW_GAP)) / 2;
-    members.forEach((n, i) => {
-      pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: PAD + offset + i * (NODE_H + ROW_GAP) });
-    });
+  mainCols.forEach((members, c) => {
+    const offset = ((mainRows - members.length) * step) / 2;
+    members.forEach((n, i) => pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: PAD + offset + i * step }));
   });
-  const width = PAD * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * COL_GAP;
-  const height = PAD * 2 + rows * NODE_H + (rows - 1) * ROW_GAP;
+  sideCols.forEach((members, c) => {
+    members.forEach((n, i) => pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: sideTop + i * step }));
+  });
+  const ncols = Math.max(mainCols.length, sideCols.length, 1);
+  const width = PAD * 2 + ncols * NODE_W + (ncols - 1) * COL_GAP;
+  const height = sideRows ? sideTop + sideRows * step - ROW_GAP + PAD : PAD * 2 + mainRows * step - ROW_GAP;
   return { pos, routes, uses, width, height };
 }
 
+/** A route: from the right side of `a` to the left of `b` (under both when it goes back). */
 function edgePath(a, b) {
   if (b.x > a.x) {
     const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x - 4, y2 = b.y + NODE_H / 2;
@@ -178,15 +190,23 @@ function edgePath(a, b) {
     return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
   }
   if (b.x === a.x) {
-    // same column (a use, or a route back): a curve out to the right side
+    // same column: a curve out to the right side
     const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x + NODE_W + 4, y2 = b.y + NODE_H / 2;
     const bulge = Math.min(COL_GAP - 10, 30 + Math.abs(y2 - y1) / 6);
     return `M${x1},${y1} C${x1 + bulge},${y1} ${x2 + bulge},${y2} ${x2},${y2}`;
   }
-  // backwards route (a cycle): under the nodes
   const x1 = a.x + NODE_W / 2, y1 = a.y + NODE_H, x2 = b.x + NODE_W / 2, y2 = b.y + NODE_H + 4;
   const low = Math.max(y1, y2) + 40;
   return `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
+}
+
+/** A use (agent → model or tool): down from `a` into the top of `b` in the band below. */
+function usePath(a, b) {
+  if (b.y <= a.y) return edgePath(a, b);
+  const x1 = a.x + NODE_W / 2 + (b.x > a.x ? 30 : b.x < a.x ? -30 : 0), y1 = a.y + NODE_H;
+  const x2 = b.x + NODE_W / 2, y2 = b.y - 4;
+  const dy = (y2 - y1) / 2;
+  return `M${x1},${y1} C${x1},${y1 + dy} ${x2},${y2 - dy} ${x2},${y2}`;
 }
 
 function drawGraph(graph) {
@@ -224,7 +244,7 @@ function drawGraph(graph) {
   }
   for (const u of uses) {
     const p = svg("path", {
-      d: edgePath(pos.get(u.from), pos.get(u.to)), class: "edge use", "marker-end": "url(#arrow-use)",
+      d: usePath(pos.get(u.from), pos.get(u.to)), class: "edge use", "marker-end": "url(#arrow-use)",
     });
     p.appendChild(svg("title", {}, `${u.from} uses ${u.to}`));
     edges.appendChild(p);

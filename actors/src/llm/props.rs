@@ -20,7 +20,7 @@ pub enum ConfigError {
     #[error(transparent)]
     Spec(#[from] SpecError),
     /// A provider that needs a key has none.
-    #[error("{context}: no API key: set the environment variable {var} (the default when the file sets none), or write `api_key: ${var}`")]
+    #[error("{context}: no API key: set the environment variable {var} (read when the .ww file is loaded and sets no `api_key`), or write `api_key: ${var}`")]
     MissingKey { context: String, var: &'static str },
     /// `llm ollama` has no default model.
     #[error(

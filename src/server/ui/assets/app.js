@@ -109,6 +109,7 @@ const NODE_H = 74;
 const COL_GAP = 80;
 const ROW_GAP = 22;
 const PAD = 16;
+const LANE = 8; // spacing of the lanes long routes take above the nodes
 const nodes = new Map(); // name -> {g, state, detail, stripe}
 
 /**
@@ -167,19 +168,23 @@ function layout(graph) {
   const mainRows = Math.max(1, rowsOf(mainCols));
   const sideRows = rowsOf(sideCols);
   const step = NODE_H + ROW_GAP;
-  const sideTop = PAD + mainRows * step + (sideRows ? ROW_GAP : 0);
+  // Routes that skip a column run in lanes above the nodes instead of behind the ones between.
+  const long = routes.filter((r) => col.get(r.to) - col.get(r.from) > 1);
+  const lanes = new Map(long.map((r, i) => [r, PAD + i * LANE]));
+  const top = PAD + (long.length ? long.length * LANE + 10 : 0);
+  const sideTop = top + mainRows * step + (sideRows ? ROW_GAP : 0);
   const pos = new Map();
   mainCols.forEach((members, c) => {
     const offset = ((mainRows - members.length) * step) / 2;
-    members.forEach((n, i) => pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: PAD + offset + i * step }));
+    members.forEach((n, i) => pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: top + offset + i * step }));
   });
   sideCols.forEach((members, c) => {
     members.forEach((n, i) => pos.set(n, { x: PAD + c * (NODE_W + COL_GAP), y: sideTop + i * step }));
   });
   const ncols = Math.max(mainCols.length, sideCols.length, 1);
   const width = PAD * 2 + ncols * NODE_W + (ncols - 1) * COL_GAP;
-  const height = sideRows ? sideTop + sideRows * step - ROW_GAP + PAD : PAD * 2 + mainRows * step - ROW_GAP;
-  return { pos, routes, uses, width, height };
+  const height = sideRows ? sideTop + sideRows * step - ROW_GAP + PAD : top + mainRows * step - ROW_GAP + PAD;
+  return { pos, routes, uses, lanes, width, height };
 }
 
 /** A route: from the right side of `a` to the left of `b` (under both when it goes back). */
@@ -200,6 +205,14 @@ function edgePath(a, b) {
   return `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
 }
 
+/** A route that skips columns: out into the gap after `a`, along lane `y`, down the gap before `b`. */
+function lanePath(a, b, y) {
+  const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x - 4, y2 = b.y + NODE_H / 2;
+  const g1 = x1 + COL_GAP / 2, g2 = b.x - COL_GAP / 2;
+  return `M${x1},${y1} C${g1},${y1} ${g1 - 12},${y} ${g1 + 12},${y} L${g2 - 12},${y} ` +
+    `C${g2 + 12},${y} ${g2},${y2} ${x2},${y2}`;
+}
+
 /** A use (agent → model or tool): down from `a` into the top of `b` in the band below. */
 function usePath(a, b) {
   if (b.y <= a.y) return edgePath(a, b);
@@ -217,7 +230,7 @@ function drawGraph(graph) {
     box.appendChild(el("p", "dim", "no components"));
     return;
   }
-  const { pos, routes, uses, width, height } = layout(graph);
+  const { pos, routes, uses, lanes, width, height } = layout(graph);
   const below = routes.some((r) => pos.get(r.to).x < pos.get(r.from).x) ? 48 : 0;
   const root = svg("svg", {
     id: "graph", viewBox: `0 0 ${width} ${height + below}`, width, height: height + below,
@@ -236,7 +249,8 @@ function drawGraph(graph) {
   const edges = svg("g", { class: "edges" });
   for (const r of routes) {
     const p = svg("path", {
-      d: edgePath(pos.get(r.from), pos.get(r.to)),
+      d: lanes.has(r) ? lanePath(pos.get(r.from), pos.get(r.to), lanes.get(r))
+        : edgePath(pos.get(r.from), pos.get(r.to)),
       class: "edge" + (r.inferred ? " inferred" : ""), "marker-end": "url(#arrow)",
     });
     p.appendChild(svg("title", {}, `${r.from} → ${r.to}${r.inferred ? " (inferred)" : ""}`));

@@ -70,7 +70,11 @@ in = input command_line { to: "model" }
     let sid = body["session_id"].as_str().unwrap().to_string();
 
     let until = tokio::time::Instant::now() + BOUND;
-    let wanted = ["session.created", "input.received", "component.state_changed"];
+    let wanted = [
+        "session.created",
+        "input.received",
+        "component.state_changed",
+    ];
     loop {
         let seen = events(&dir);
         if wanted
@@ -139,7 +143,10 @@ in = input command_line { to: model }
     assert!(out.status.success(), "{text}");
     assert!(text.contains("not-acted-on"), "{text}");
     assert!(text.contains("in-memory bus"), "{text}");
-    assert!(!text.contains("pw-7c1e"), "the URL's password leaked: {text}");
+    assert!(
+        !text.contains("pw-7c1e"),
+        "the URL's password leaked: {text}"
+    );
 
     // A scheme that is no broker is an error naming what is accepted.
     std::fs::write(
@@ -150,8 +157,8 @@ in = input command_line { to: model }
     let mut check = binary();
     check.args(["check", "--no-env"]).arg(&ww);
     let out = run_bounded(check);
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("kafka://"), "{text}");
     assert!(text.contains("rediss://"), "{text}");

@@ -285,6 +285,17 @@ async fn dashboard_shows_components_streams_an_answer_and_the_live_events() {
             "return !document.getElementById('token-dialog').hidden",
         )
         .await;
+    // A wrong token is refused by the server, and the page says so.
+    driver.type_into("#token-input", "not-the-token").await;
+    driver.click("#token-save").await;
+    driver
+        .wait_for(
+            "the refused-token message",
+            "const e = document.getElementById('token-error');
+             return !document.getElementById('token-dialog').hidden && !e.hidden
+               && e.textContent.includes('refused');",
+        )
+        .await;
     driver.type_into("#token-input", TOKEN).await;
     driver.click("#token-save").await;
 

@@ -16,11 +16,13 @@ pub mod jetstream;
 mod kv;
 mod queue;
 pub mod redis_streams;
+pub mod registry;
 mod url;
 
 pub use error::BrokerError;
 pub use kv::Kv;
 pub use queue::{Consumer, DeadMessage, Delivery, QueueConfig, WorkQueue};
+pub use registry::{NodeRecord, Registry};
 pub use url::{BrokerKind, BrokerUrl};
 
 use std::sync::Arc;

@@ -326,3 +326,32 @@ async fn a_broker_that_is_not_there_is_a_clear_error() {
     };
     assert!(!e.contains("hunter2"), "{e}");
 }
+
+both!(the_registry_shows_live_nodes_only, |b: Broker| async move {
+    use woodwork_broker::Registry;
+    let reg = Registry::new(b.kv("nodes", Some(Duration::from_secs(1))).await.unwrap());
+    reg.heartbeat("node-a", &["in".into(), "out".into()])
+        .await
+        .unwrap();
+    reg.heartbeat("node-b", &["agent".into()]).await.unwrap();
+    let nodes = reg.nodes(100).await.unwrap();
+    assert_eq!(
+        nodes.iter().map(|n| n.node.as_str()).collect::<Vec<_>>(),
+        ["node-a", "node-b"]
+    );
+    assert_eq!(nodes[0].components, ["in", "out"]);
+    // node-b leaves cleanly; node-a stops heartbeating and expires.
+    reg.leave("node-b").await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = reg.nodes(100).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "a node that stops heartbeating drops out: {left:?}"
+    );
+});

@@ -59,9 +59,7 @@ async fn run(name: &str, url: &str) {
         if got.is_empty() {
             break;
         }
-        for d in &got {
-            c.ack(d).await.expect("ack");
-        }
+        c.ack_all(&got).await.expect("ack");
         n += got.len();
     }
     let pull_rate = n as f64 / t.elapsed().as_secs_f64();

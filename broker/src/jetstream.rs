@@ -344,6 +344,33 @@ impl Consumer for NatsConsumer {
             }
         })
     }
+
+    fn ack_all<'a>(
+        &'a mut self,
+        deliveries: &'a [Delivery],
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        Box::pin(async move {
+            // JetStream acks each message on its own subject: sent together, confirmed together.
+            let mut acks = Vec::with_capacity(deliveries.len());
+            for d in deliveries {
+                match &d.handle {
+                    Handle::Nats(m) => acks.push(m.double_ack()),
+                    Handle::Redis { .. } => {
+                        return Err(BrokerError::Invalid(
+                            "a Redis delivery was acknowledged on a NATS queue".into(),
+                        ))
+                    }
+                }
+            }
+            for r in futures_util::future::join_all(acks).await {
+                r.map_err(|e| BrokerError::Unavailable {
+                    url: self.queue.broker.shown.clone(),
+                    cause: e.to_string(),
+                })?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A KV bucket on NATS. Keys are encoded (`=XX` for bytes NATS does not allow in keys).

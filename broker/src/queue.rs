@@ -100,4 +100,11 @@ pub trait Consumer: Send {
 
     /// Acknowledges a handled message: it leaves the queue for good.
     fn ack<'a>(&'a mut self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), BrokerError>>;
+
+    /// Acknowledges several handled messages in one exchange with the broker (a batch pulled
+    /// together and handled together costs one round trip, not one per message).
+    fn ack_all<'a>(
+        &'a mut self,
+        deliveries: &'a [Delivery],
+    ) -> BoxFuture<'a, Result<(), BrokerError>>;
 }

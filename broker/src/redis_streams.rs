@@ -366,10 +366,17 @@ impl RedisConsumer {
     }
 
     async fn xack(&mut self, entry: &str) -> Result<(), BrokerError> {
+        self.xack_many(&[entry]).await
+    }
+
+    async fn xack_many(&mut self, entries: &[&str]) -> Result<(), BrokerError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let _: i64 = redis::cmd("XACK")
             .arg(&self.queue.key)
             .arg(GROUP)
-            .arg(entry)
+            .arg(entries)
             .query_async(&mut self.conn)
             .await
             .map_err(|e| self.err(e))?;
@@ -434,6 +441,29 @@ impl Consumer for RedisConsumer {
                     "a NATS delivery was acknowledged on a Redis queue".into(),
                 )),
             }
+        })
+    }
+
+    fn ack_all<'a>(
+        &'a mut self,
+        deliveries: &'a [Delivery],
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        Box::pin(async move {
+            let mut entries = Vec::with_capacity(deliveries.len());
+            for d in deliveries {
+                match &d.handle {
+                    Handle::Redis { entry } => entries.push(entry.as_str()),
+                    Handle::Nats(_) => {
+                        return Err(BrokerError::Invalid(
+                            "a NATS delivery was acknowledged on a Redis queue".into(),
+                        ))
+                    }
+                }
+            }
+            for chunk in entries.chunks(1000) {
+                self.xack_many(chunk).await?;
+            }
+            Ok(())
         })
     }
 }

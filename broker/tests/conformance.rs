@@ -262,9 +262,7 @@ both!(the_queue_is_bounded, |b: Broker| async move {
         if got.is_empty() {
             break;
         }
-        for d in &got {
-            c.ack(d).await.unwrap();
-        }
+        c.ack_all(&got).await.unwrap();
         n += got.len();
     }
     assert!(n < 1000, "old entries trimmed: {n} of 1000 kept");

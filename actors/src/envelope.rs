@@ -29,11 +29,15 @@ pub enum EventType {
     BreakerStateChanged,
     SessionCreated,
     SessionEnded,
+    /// `serve --watch` applied an edited config.
+    ConfigReloaded,
+    /// `serve --watch` refused an edited config; the running one keeps serving.
+    ConfigRejected,
 }
 
 impl EventType {
     /// Every event type, for parsing and docs.
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 19] = [
         EventType::InputReceived,
         EventType::AgentThought,
         EventType::AgentAction,
@@ -51,6 +55,8 @@ impl EventType {
         EventType::BreakerStateChanged,
         EventType::SessionCreated,
         EventType::SessionEnded,
+        EventType::ConfigReloaded,
+        EventType::ConfigRejected,
     ];
 
     /// The dotted name woodwork uses (`agent.thought`, …), from the parser's one table of

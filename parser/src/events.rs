@@ -2,7 +2,7 @@
 //! them and the runtime's `EventType` enum takes its names from them (index = variant order).
 
 /// Every event name, in the order of the runtime's `EventType` variants.
-pub const EVENT_NAMES: [&str; 17] = [
+pub const EVENT_NAMES: [&str; 19] = [
     "input.received",
     "agent.thought",
     "agent.action",
@@ -20,6 +20,8 @@ pub const EVENT_NAMES: [&str; 17] = [
     "breaker.state_changed",
     "session.created",
     "session.ended",
+    "config.reloaded",
+    "config.rejected",
 ];
 
 /// The wildcard a hook may name instead of one event: it applies to all of them.

@@ -20,8 +20,11 @@
 //! - **Apply**: `Runtime::reload` (per-component diff; only changed components restart; sessions
 //!   survive; a component that cannot start refuses the reload and the old config keeps
 //!   serving). Each outcome is one log line: `config reloaded` (generation, hash, what was added,
-//!   removed, restarted), `config unchanged`, `config rejected`.
+//!   removed, restarted), `config unchanged`, `config rejected`; and as a bus event,
+//!   `config.reloaded` (from the runtime) or `config.rejected` (its reason, and for check errors
+//!   their codes and `file:line:col` only: no source lines, which may hold a literal secret).
 
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -142,6 +145,7 @@ pub async fn watch(from: Watch, config: &Config, runtime: Runtime) {
     if watched.seen.get(&ww) == Some(&Seen::Missing) {
         // Gone between the start's check and now.
         deleted(&ww);
+        rejected(&runtime, &ww, "file_missing", json!({}));
     }
     let mut ticker = tokio::time::interval(POLL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -170,6 +174,7 @@ pub async fn watch(from: Watch, config: &Config, runtime: Runtime) {
         watched.seen = now;
         if ww_missing {
             deleted(&ww);
+            rejected(&runtime, &ww, "file_missing", json!({}));
             continue;
         }
         if let Some(config) = check_and_apply(&ww, &runtime).await {
@@ -177,6 +182,37 @@ pub async fn watch(from: Watch, config: &Config, runtime: Runtime) {
             watched.seen = watched.look();
         }
     }
+}
+
+/// Publishes `config.rejected` (for `/events` and global hooks): why, and where.
+fn rejected(runtime: &Runtime, ww: &Path, reason: &str, mut detail: serde_json::Value) {
+    if let serde_json::Value::Object(m) = &mut detail {
+        m.insert("reason".into(), json!(reason));
+        m.insert("file".into(), json!(ww.display().to_string()));
+    }
+    runtime.config_rejected(detail);
+}
+
+/// Most diagnostics listed in a `config.rejected` event.
+const MAX_LISTED: usize = 50;
+
+/// The codes and positions of rendered diagnostics (`error[code]` … `--> file:line:col`), without
+/// their messages or source lines: an event must not carry what the file holds (a literal key).
+fn diagnostic_positions(text: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut code: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("error[") {
+            code = rest.split(']').next();
+        } else if let (Some(c), Some(at)) = (code, line.trim_start().strip_prefix("--> ")) {
+            out.push(json!({ "code": c, "at": at.trim() }));
+            code = None;
+            if out.len() >= MAX_LISTED {
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn deleted(ww: &Path) {
@@ -200,6 +236,8 @@ async fn check_and_apply(ww: &Path, runtime: &Runtime) -> Option<Config> {
             "config rejected: the edited file has errors; the running config keeps serving\n{}",
             diagnostics.trim_end()
         );
+        let errors = diagnostic_positions(&diagnostics);
+        rejected(runtime, ww, "check_failed", json!({ "errors": errors }));
         return None;
     }
     if !diagnostics.trim().is_empty() {
@@ -212,6 +250,7 @@ async fn check_and_apply(ww: &Path, runtime: &Runtime) -> Option<Config> {
             file = %ww.display(),
             "config rejected: the edited file declares no components (half written?); the running config keeps serving"
         );
+        rejected(runtime, ww, "no_components", json!({}));
         return None;
     }
     match runtime.reload(config.clone()).await {
@@ -229,7 +268,29 @@ async fn check_and_apply(ww: &Path, runtime: &Runtime) -> Option<Config> {
                 file = %ww.display(),
                 "config rejected: {e}; the running config keeps serving"
             );
+            rejected(
+                runtime,
+                ww,
+                "not_applied",
+                json!({ "message": e.to_string() }),
+            );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diagnostic_positions;
+
+    #[test]
+    fn positions_keep_codes_and_places_but_no_source() {
+        let text = "error[unknown-reference]: unknown reference `k`\n --> a.ww:4:27\n  |\n4 | x = agent llm { model: k }\n\nerror: a.ww has 1 error\n";
+        let got = diagnostic_positions(text);
+        assert_eq!(
+            got,
+            vec![serde_json::json!({"code": "unknown-reference", "at": "a.ww:4:27"})]
+        );
+        assert!(!serde_json::to_string(&got).unwrap().contains("agent llm"));
     }
 }

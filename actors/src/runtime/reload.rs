@@ -413,13 +413,27 @@ impl Runtime {
         });
         *self.inner.current.write() = next;
         report.generation = number;
+        // The bridge first, so subscribers of the old bus see the events below too.
+        bridge_events(&mut state, old.services.bus.clone(), &bus);
+        drop(state);
         for p in &plans {
             if let Plan::Restarted(c) = p {
                 config_event(&bus, c, number);
             }
         }
-        bridge_events(&mut state, old.services.bus.clone(), &bus);
-        drop(state);
+        if bus.has_subscribers() {
+            let mut body = serde_json::to_value(&report).unwrap_or_default();
+            if let serde_json::Value::Object(m) = &mut body {
+                m.insert("timestamp".into(), serde_json::json!(now_unix()));
+            }
+            let env = Envelope::new(
+                Arc::from("runtime"),
+                EventType::ConfigReloaded,
+                Arc::new(body),
+                Arc::from("config"),
+            );
+            bus.publish(&env);
+        }
         actix_rt::spawn(retire(old, retiring));
         tracing::info!(
             generation = number,
@@ -431,6 +445,32 @@ impl Runtime {
             "config reloaded"
         );
         Ok(report)
+    }
+}
+
+impl Runtime {
+    /// Announces a refused config edit (`config.rejected` on the bus, so `/events` and global
+    /// hooks see it) with `detail` — what was wrong, never a secret value: `serve --watch`
+    /// passes diagnostic codes and positions, not source lines.
+    pub fn config_rejected(&self, detail: serde_json::Value) {
+        let bus = self.bus();
+        if !bus.has_subscribers() {
+            return;
+        }
+        let (generation, hash) = self.config_version();
+        let body = serde_json::json!({
+            "serving_generation": generation,
+            "serving_config_hash": hash,
+            "detail": detail,
+            "timestamp": now_unix(),
+        });
+        let env = Envelope::new(
+            Arc::from("runtime"),
+            EventType::ConfigRejected,
+            Arc::new(body),
+            Arc::from("config"),
+        );
+        bus.publish(&env);
     }
 }
 

@@ -18,6 +18,7 @@ mod llm_openai;
 mod llm_providers;
 mod pipeline;
 mod python_hooks;
+mod reload;
 mod retries;
 mod sessions;
 mod streaming;

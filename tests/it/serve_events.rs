@@ -365,16 +365,16 @@ async fn a_subscriber_that_never_reads_loses_frames_not_the_pipeline() {
     // Subscribed, then never read while the pipeline runs: its socket and queue fill up.
     let stalled = Feed::request(&server, "", None).await;
     assert_eq!(stalled.status(), 200);
-    // Frames of about 100 KB: the socket's buffers fill after a few turns, then the feed's
-    // queue, then the subscriber starts losing frames.
-    let big = "x".repeat(100 * 1024);
+    // 640 turns of about three 20 KB frames each: the socket's buffers fill (a few MB), then
+    // the feed's queue (512 frames), then the subscriber starts losing frames.
+    let big = "x".repeat(20 * 1024);
     let mut turns = Vec::new();
     for t in 0..8 {
         let server_url = server.url("/in/input");
         let big = big.clone();
         turns.push(tokio::spawn(async move {
             let c = client();
-            for i in 0..20 {
+            for i in 0..80 {
                 let res = c
                     .post(&server_url)
                     .json(

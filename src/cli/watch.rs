@@ -79,7 +79,7 @@ impl Watched {
             seen: HashMap::new(),
         };
         w.set_paths(config);
-        w.seen = w.look();
+        w.seen = look(&w.paths, &HashMap::new());
         w
     }
 
@@ -96,34 +96,43 @@ impl Watched {
         self.paths = paths;
     }
 
-    /// Every watched file now; a content hash only for files whose metadata moved.
-    fn look(&self) -> HashMap<PathBuf, Seen> {
-        self.paths
-            .iter()
-            .map(|p| {
-                let seen = match std::fs::metadata(p) {
-                    Ok(m) if m.is_file() => {
-                        let (len, modified) = (m.len(), m.modified().ok());
-                        let hash = match self.seen.get(p) {
-                            Some(Seen::File {
-                                len: l,
-                                modified: t,
-                                hash,
-                            }) if *l == len && *t == modified => *hash,
-                            _ => woodwork_runtime::file_hash(p),
-                        };
-                        Seen::File {
-                            len,
-                            modified,
-                            hash,
-                        }
-                    }
-                    _ => Seen::Missing,
-                };
-                (p.clone(), seen)
-            })
-            .collect()
+    /// [`look`] on a blocking-pool thread: the watcher runs on the actors' arbiter, and hashing
+    /// a large edited file there would stall them.
+    async fn look_off_thread(&self) -> HashMap<PathBuf, Seen> {
+        let (paths, seen) = (self.paths.clone(), self.seen.clone());
+        tokio::task::spawn_blocking(move || look(&paths, &seen))
+            .await
+            .unwrap_or_else(|_| self.seen.clone())
     }
+}
+
+/// Every file of `paths` now; a content hash only for files whose metadata moved since `prev`.
+fn look(paths: &[PathBuf], prev: &HashMap<PathBuf, Seen>) -> HashMap<PathBuf, Seen> {
+    paths
+        .iter()
+        .map(|p| {
+            let seen = match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => {
+                    let (len, modified) = (m.len(), m.modified().ok());
+                    let hash = match prev.get(p) {
+                        Some(Seen::File {
+                            len: l,
+                            modified: t,
+                            hash,
+                        }) if *l == len && *t == modified => *hash,
+                        _ => woodwork_runtime::file_hash(p),
+                    };
+                    Seen::File {
+                        len,
+                        modified,
+                        hash,
+                    }
+                }
+                _ => Seen::Missing,
+            };
+            (p.clone(), seen)
+        })
+        .collect()
 }
 
 /// Watches `ww` and applies its edits to `runtime` until the runtime stops accepting work.
@@ -153,7 +162,7 @@ pub async fn watch(from: Watch, config: &Config, runtime: Runtime) {
     let mut pending: Option<(HashMap<PathBuf, Seen>, tokio::time::Instant)> = None;
     while runtime.is_accepting() {
         ticker.tick().await;
-        let now = watched.look();
+        let now = watched.look_off_thread().await;
         if now == watched.seen {
             pending = None;
             continue;
@@ -179,7 +188,7 @@ pub async fn watch(from: Watch, config: &Config, runtime: Runtime) {
         }
         if let Some(config) = check_and_apply(&ww, &runtime).await {
             watched.set_paths(&config);
-            watched.seen = watched.look();
+            watched.seen = watched.look_off_thread().await;
         }
     }
 }

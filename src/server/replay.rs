@@ -295,7 +295,11 @@ impl EventHub {
             tokio::select! {
                 env = rx.recv() => match env {
                     Some(env) => self.push(Arc::new(Frame::of(&env))),
-                    None => break,
+                    // The bus is gone (shutdown): stop, so a later use subscribes afresh.
+                    None => {
+                        self.stop(&mut self.activity.lock());
+                        return;
+                    }
                 },
                 _ = tick.tick() => {
                     self.ring.lock().evict(self.options.window, self.options.bytes, 0);
@@ -305,7 +309,6 @@ impl EventHub {
                 }
             }
         }
-        self.stop_if_idle();
     }
 
     /// Stops recording when no subscriber is connected and nothing used the hub for a window.
@@ -314,14 +317,19 @@ impl EventHub {
         let idle = self.subscribers.load(Ordering::Acquire) == 0
             && a.last_use.elapsed() >= self.options.window;
         if idle {
-            a.recording = false;
-            let mut ring = self.ring.lock();
-            ring.frames.clear();
-            ring.bytes = 0;
-            ring.covered_from = u64::MAX;
+            self.stop(&mut a);
             tracing::info!("event feed: idle for the replay window; recording stopped");
         }
         idle
+    }
+
+    /// Stops recording and drops the buffer (nothing newer can be vouched for).
+    fn stop(&self, a: &mut Activity) {
+        a.recording = false;
+        let mut ring = self.ring.lock();
+        ring.frames.clear();
+        ring.bytes = 0;
+        ring.covered_from = u64::MAX;
     }
 
     /// Keeps `frame` for replay and sends it to the live subscribers (under the buffer's lock,

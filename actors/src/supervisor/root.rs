@@ -3,8 +3,8 @@
 //! exceeded, and stops components in reverse start order with a per-child timeout.
 
 use super::policy::decide;
-use crate::lifecycle::{ChildFailed, Decision};
 use crate::component::{ComponentCell, Kill, Restart, Stop};
+use crate::lifecycle::{ChildFailed, Decision};
 use crate::types::ComponentState;
 use actix::prelude::*;
 use std::sync::Arc;

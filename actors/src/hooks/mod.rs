@@ -171,7 +171,8 @@ fn payload_key(event: &str) -> &'static str {
 }
 
 /// A woodwork-style payload dict for Python: map payloads as they are (with woodwork's metadata
-/// added when missing), plain values under `input` / `response`.
+/// added when missing), plain values under `input` / `response`. `event` names the event, so a
+/// function registered for every event (`"file.py::function"`) can tell them apart.
 pub fn python_payload(
     event: &str,
     payload: &serde_json::Value,
@@ -192,6 +193,7 @@ pub fn python_payload(
     m.entry("component_type")
         .or_insert_with(|| component_type.into());
     m.entry("timestamp").or_insert_with(|| now_unix().into());
+    m.entry("event").or_insert_with(|| event.into());
     serde_json::Value::Object(m)
 }
 
@@ -214,7 +216,11 @@ fn from_python(
                     orig.contains_key(k)
                         || !matches!(
                             k.as_str(),
-                            "session_id" | "component_id" | "component_type" | "timestamp"
+                            "session_id"
+                                | "component_id"
+                                | "component_type"
+                                | "timestamp"
+                                | "event"
                         )
                 });
             }

@@ -229,6 +229,14 @@ async fn python_global_hooks_get_woodwork_payload_dicts() {
         .unwrap();
     assert_eq!(first["session_id"], r.session_id);
     assert_eq!(first["component_type"], "mock");
+    assert_eq!(first["event"], "input.received");
+    // A hook for every event sees the runtime's too, named.
+    eventually("python global hook saw a state change", || {
+        lines(&out)
+            .iter()
+            .any(|v| v["event"] == "component.state_changed" && v["component_id"] == "model")
+    })
+    .await;
     rt.shutdown().await;
 }
 

@@ -413,3 +413,65 @@ impl EventHub {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Arc<Frame> {
+        let env = Envelope::new(
+            Arc::from("s1"),
+            EventType::AgentThought,
+            Arc::new(serde_json::json!({ "thought": text })),
+            Arc::from("bot"),
+        );
+        Arc::new(Frame::of(&env))
+    }
+
+    #[test]
+    fn the_byte_bound_evicts_oldest_first_and_moves_the_covered_mark() {
+        let frames: Vec<_> = (0..10).map(|i| frame(&format!("thought {i}"))).collect();
+        let cost = frames[0].cost();
+        let mut ring = Ring {
+            frames: VecDeque::new(),
+            bytes: 0,
+            covered_from: frames[0].id,
+        };
+        for f in &frames {
+            ring.evict(Duration::from_secs(60), 3 * cost + 2, f.cost());
+            ring.bytes += f.cost();
+            ring.frames.push_back(f.clone());
+        }
+        let kept: Vec<u64> = ring.frames.iter().map(|f| f.id).collect();
+        let last3: Vec<u64> = frames[7..].iter().map(|f| f.id).collect();
+        assert_eq!(kept, last3);
+        assert_eq!(
+            ring.covered_from,
+            frames[6].id + 1,
+            "everything after the last evicted"
+        );
+        assert!(ring.bytes <= 3 * cost + 2);
+    }
+
+    #[test]
+    fn feed_frames_carry_the_envelope_id_and_the_documented_fields() {
+        let f = frame("hm");
+        let text = std::str::from_utf8(&f.bytes).unwrap();
+        assert!(text.starts_with(&format!("id: {}\nevent: agent.thought\ndata: ", f.id)));
+        let data: serde_json::Value =
+            serde_json::from_str(text.lines().nth(2).unwrap().trim_start_matches("data: "))
+                .unwrap();
+        assert_eq!(data["id"], f.id);
+        assert_eq!(data["component"], "bot");
+        assert_eq!(data["session_id"], "s1");
+        assert_eq!(data["payload"]["thought"], "hm");
+        assert!(data.get("retry_count").is_none(), "no delivery bookkeeping");
+    }
+
+    #[test]
+    fn an_oversized_payload_is_replaced_by_a_note() {
+        let f = frame(&"x".repeat(MAX_FRAME + 10));
+        assert!(f.bytes.len() < 1024);
+        assert!(std::str::from_utf8(&f.bytes).unwrap().contains("omitted"));
+    }
+}

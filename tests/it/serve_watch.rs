@@ -370,3 +370,50 @@ async fn changed_top_level_hooks_are_refused_with_how_to_apply_them() {
     wait_count(&server, "config reloaded", 1).await;
     answer_becomes(&server, "bot", "two").await;
 }
+
+#[tokio::test]
+async fn dead_letters_and_bus_figures_survive_a_reload() {
+    // A webhook nobody listens on dead-letters every answer at once (no retries).
+    let system = |reply: &str| {
+        format!(
+            "model = llm mock {{ reply: \"{reply}\" }}\nhook = output webhook {{ url: \"http://127.0.0.1:9/none\", retries: 0 }}\nbot = agent llm {{ model: model, to: [hook] }}\n"
+        )
+    };
+    let ww = write_ww("watch-dlq", &system("one"));
+    let server = Server::start(&ww, &["--watch"]);
+    assert_eq!(ask(&server, "bot", "s1").await.0, 200);
+    let until = Instant::now() + BOUND;
+    let before = loop {
+        let page: Value = server.get("/dlq").await.json().await.unwrap();
+        let letters = page.as_array().cloned().unwrap_or_default();
+        if !letters.is_empty() {
+            break letters;
+        }
+        assert!(
+            Instant::now() < until,
+            "no dead letter; logs:\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let sent_before = server.get("/health").await.json::<Value>().await.unwrap()["bus"]["sent"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(sent_before > 0);
+
+    write_by_rename(&ww, &system("two"));
+    wait_count(&server, "config reloaded", 1).await;
+    let page: Value = server.get("/dlq").await.json().await.unwrap();
+    let after = page.as_array().cloned().unwrap_or_default();
+    assert!(
+        after.iter().any(|l| l["id"] == before[0]["id"]),
+        "the dead letter from before the reload is still there: {page}"
+    );
+    let sent_after = server.get("/health").await.json::<Value>().await.unwrap()["bus"]["sent"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        sent_after >= sent_before,
+        "bus figures keep counting: {sent_before} → {sent_after}"
+    );
+}

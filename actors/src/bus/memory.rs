@@ -40,18 +40,37 @@ pub struct InMemoryBus {
     counters: Arc<Counters>,
 }
 
+/// What outlives one bus: its dead-letter queue and its counters. A reload (`serve --watch`)
+/// builds a new bus for the new component table and hands it the old one's ledger, so no dead
+/// letter is lost and the figures keep counting.
+#[derive(Clone)]
+pub(crate) struct BusLedger {
+    dlq: Arc<DeadLetterQueue>,
+    counters: Arc<Counters>,
+}
+
+impl BusLedger {
+    /// An empty ledger whose dead-letter queue stays within `dlq`.
+    pub(crate) fn new(dlq: DlqLimits) -> BusLedger {
+        BusLedger {
+            dlq: Arc::new(DeadLetterQueue::new(dlq)),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+}
+
 impl InMemoryBus {
-    /// A bus whose sends wait at most `send_timeout` for mailbox space, its dead-letter queue
-    /// within `dlq`.
-    pub fn new(send_timeout: Duration, dlq: DlqLimits) -> InMemoryBus {
+    /// A bus whose sends wait at most `send_timeout` for mailbox space, keeping its dead letters
+    /// and counters in `ledger` (shared with the bus it replaces).
+    pub(crate) fn with_ledger(send_timeout: Duration, ledger: BusLedger) -> InMemoryBus {
         InMemoryBus {
             cells: OnceLock::new(),
             names: OnceLock::new(),
             send_timeout,
-            dlq: Arc::new(DeadLetterQueue::new(dlq)),
+            dlq: ledger.dlq,
             subscribers: RwLock::new(Vec::new()),
             has_subscribers: AtomicBool::new(false),
-            counters: Arc::new(Counters::default()),
+            counters: ledger.counters,
         }
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct Generation {
     root: actix::Addr<RootSupervisor>,
     /// 1 for the config the runtime started with, one more per applied reload.
     number: u64,
+    /// The dead letters and bus counters every generation's bus shares.
+    ledger: crate::bus::memory::BusLedger,
     /// Per component: a hash of its spec, routes and the files it names (what a reload diffs).
     fingerprints: std::collections::HashMap<String, u64>,
     /// A hash of the whole config, shown as the config's version.

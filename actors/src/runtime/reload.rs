@@ -28,8 +28,8 @@
 //!   events: one bridge task forwards the current bus's events to retired buses that still have
 //!   subscribers (global hooks subscribed at start included), and ends when none has; a retired
 //!   bus is dropped once its last subscriber is gone, so they are bounded by the subscribers.
-//!   Such subscribers also see the retired generation's actors stop. Dead letters and bus
-//!   counters start afresh per generation.
+//!   Such subscribers also see the retired generation's actors stop;
+//! - the **dead-letter queue and bus counters** (`BusLedger`) pass from each bus to the next.
 //!
 //! Top-level `hooks` run on one subscription made at start; a reload that changes them is
 //! refused (restart the server to apply them) rather than half applied. Reloads are serialised
@@ -362,6 +362,7 @@ impl Runtime {
         let assembled = assemble(
             cells.clone(),
             old.services.sessions.clone(),
+            old.ledger.clone(),
             &opts,
             config.base_dir(),
         );
@@ -406,6 +407,7 @@ impl Runtime {
             services,
             root,
             number,
+            ledger: old.ledger.clone(),
             fingerprints: fps,
             config_hash,
             inflight: AtomicUsize::new(0),

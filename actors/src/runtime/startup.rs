@@ -2,6 +2,7 @@
 //! started (a bad one fails the start with its own message), then the supervised actors.
 
 use super::{session_event, Generation, Inner, Runtime, RuntimeOptions};
+use crate::bus::memory::BusLedger;
 use crate::bus::{InMemoryBus, MessageBus};
 use crate::component::behaviour::Behaviour;
 use crate::component::{ComponentActor, ComponentCell};
@@ -167,7 +168,18 @@ impl Runtime {
             opts.session_memory_budget,
         );
         let global_hooks = GlobalHooks::checked(&config).await?;
-        let (services, root) = assemble(cells, sessions.clone(), &opts, config.base_dir())?;
+        // Dead letters and bus figures outlive a reload's new bus.
+        let ledger = BusLedger::new(crate::bus::DlqLimits {
+            max_letters: opts.dlq_capacity,
+            max_bytes: opts.dlq_max_bytes,
+        });
+        let (services, root) = assemble(
+            cells,
+            sessions.clone(),
+            ledger.clone(),
+            &opts,
+            config.base_dir(),
+        )?;
         // Subscribed before the arbiter runs the new actors, so the first state changes are seen.
         if let Some(g) = global_hooks {
             g.start(&services.bus);
@@ -177,6 +189,7 @@ impl Runtime {
             services,
             root,
             number: 1,
+            ledger,
             fingerprints,
             config_hash,
             inflight: AtomicUsize::new(0),
@@ -211,16 +224,11 @@ impl Runtime {
 pub(super) fn assemble(
     cells: Arc<[Arc<ComponentCell>]>,
     sessions: Arc<SessionTable>,
+    ledger: BusLedger,
     opts: &RuntimeOptions,
     base_dir: std::path::PathBuf,
 ) -> Result<(Arc<Services>, actix::Addr<RootSupervisor>), RuntimeError> {
-    let memory_bus = Arc::new(InMemoryBus::new(
-        opts.send_timeout,
-        crate::bus::DlqLimits {
-            max_letters: opts.dlq_capacity,
-            max_bytes: opts.dlq_max_bytes,
-        },
-    ));
+    let memory_bus = Arc::new(InMemoryBus::with_ledger(opts.send_timeout, ledger));
     memory_bus.attach(
         cells
             .iter()

@@ -32,6 +32,7 @@ pub async fn chain(
     let route = routes::pattern_of(req.method(), req.path());
     let start = Instant::now();
     let is_input = route == routes::INPUT && req.method() == Method::POST;
+    let is_chat = route == routes::openai::CHAT && req.method() == Method::POST;
     let unread = unread_body::is_chunked(&req).then(|| unread_body::share(&mut req));
     let (preflight, cors_origin) = match cors::check(&req) {
         Some(cors::Verdict::Preflight(res)) => (Some(res), None),
@@ -45,13 +46,17 @@ pub async fn chain(
         if let Some(res) = auth::reject(&req) {
             return Ok(req.into_response(res).map_into_right_body());
         }
-        let req = if is_input {
-            match routes::input::fast_path(req).await {
-                Ok(res) => return Ok(res.map_into_right_body()),
-                Err(req) => req,
-            }
+        // The two input doors are answered here, without the router (see their `fast_path`).
+        let fast = if is_input {
+            routes::input::fast_path(req).await
+        } else if is_chat {
+            routes::openai::chat::fast_path(req).await
         } else {
-            req
+            Err(req)
+        };
+        let req = match fast {
+            Ok(res) => return Ok(res.map_into_right_body()),
+            Err(req) => req,
         };
         next.call(req)
             .await

@@ -14,7 +14,9 @@ use crate::server::input_body;
 use crate::server::middleware::request_id::RequestId;
 use crate::server::routes::input::GRACE;
 use crate::server::state::AppState;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::ResponseError;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use std::time::{SystemTime, UNIX_EPOCH};
 use woodwork_runtime::InputRequest;
@@ -27,6 +29,30 @@ pub async fn completions(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OpenAiError> {
+    complete(req, payload, &state).await
+}
+
+/// `POST /v1/chat/completions` answered from the middleware, like `POST /{c}/input`: the
+/// route table's walk and the extractors cost about a tenth of this route's throughput.
+pub async fn fast_path(req: ServiceRequest) -> Result<ServiceResponse, ServiceRequest> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(req);
+    };
+    let (http, payload) = req.into_parts();
+    let res = complete(http.clone(), payload, &state)
+        .await
+        .unwrap_or_else(|e| e.error_response());
+    Ok(ServiceResponse::new(http, res))
+}
+
+async fn complete<P>(
+    req: HttpRequest,
+    payload: P,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, OpenAiError>
+where
+    P: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     if state.is_draining() {
         return Err(ApiError::shutting_down().into());
     }

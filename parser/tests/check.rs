@@ -651,7 +651,10 @@ fn kinds_served_only_in_part_are_named_in_a_warning() {
     assert_eq!(partly.len(), 1, "{partly:?}");
     assert!(partly.iter().any(|m| m.contains("`vm` (vm server)")));
     // `input api` opens its own port under `serve` (src/input_api): served in full, no warning.
-    assert!(!partly.iter().any(|m| m.contains("`i` (input api)")), "{partly:?}");
+    assert!(
+        !partly.iter().any(|m| m.contains("`i` (input api)")),
+        "{partly:?}"
+    );
     // `output webhook` POSTs each answer under `serve` (actors/src/component/webhook.rs).
     assert!(
         !partly.iter().any(|m| m.contains("`w` (output webhook)")),

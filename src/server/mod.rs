@@ -78,9 +78,9 @@ const DRAIN_ANSWER_MARGIN: Duration = Duration::from_secs(2);
 pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeError> {
     let mut signals = signals::Signals::install();
     let metrics = prometheus::install();
-    let input_apis = crate::input_api::plan(&config, &opts).map_err(ServeError::InputApi)?;
     let graph = web::Data::new(routes::graph::GraphJson::of(&config));
     let watched = opts.watch.take().map(|w| (w, config.clone()));
+    let input_apis = crate::input_api::plan(&config, &opts).map_err(ServeError::InputApi)?;
     let runtime = Runtime::start(config, opts.runtime)
         .await
         .map_err(|e| ServeError::Runtime(e.to_string()))?;

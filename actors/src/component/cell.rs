@@ -65,7 +65,8 @@ impl Latency {
             NO_LATENCY => sample,
             prev => prev - prev / 8 + sample / 8,
         };
-        self.average_us.store(avg.min(NO_LATENCY - 1), Ordering::Relaxed);
+        self.average_us
+            .store(avg.min(NO_LATENCY - 1), Ordering::Relaxed);
     }
 
     /// The moving average in milliseconds; `None` until a message was timed.

@@ -58,13 +58,13 @@ pub fn pattern_of(method: &actix_web::http::Method, path: &str) -> &'static str 
         "/components" => return "/components",
         "/dlq" => return "/dlq",
         "/events" => return "/events",
+        openai::CHAT => return openai::CHAT,
+        openai::MODELS => return openai::MODELS,
         "/sessions" => return "/sessions",
         "/graph" => return "/graph",
         crate::server::ui::PAGE => return crate::server::ui::PAGE,
         crate::server::ui::SCRIPT => return crate::server::ui::SCRIPT,
         crate::server::ui::STYLE => return crate::server::ui::STYLE,
-        openai::CHAT => return openai::CHAT,
-        openai::MODELS => return openai::MODELS,
         _ => {}
     }
     let Some(rest) = path.strip_prefix('/') else {
@@ -302,6 +302,9 @@ mod tests {
                 "GET {path} is {get} but HEAD is {head}"
             );
         }
-        assert!(gets >= 10, "only {gets} GET routes found: is the table empty?");
+        assert!(
+            gets >= 10,
+            "only {gets} GET routes found: is the table empty?"
+        );
     }
 }

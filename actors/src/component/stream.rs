@@ -74,11 +74,16 @@ impl StreamTo {
             copy.reply = None;
             self.services.router.deliver(to, copy);
         }
-        // The event feed (`/events`) gets every chunk too; `publish` never blocks.
-        self.services.bus.publish(&env);
+        // The event feed (`/events`) gets every chunk too, but after the caller's stream: the
+        // task woken first runs first, so the token is written to its reader before the feed's
+        // recorder works on it.
+        let feed = self.services.bus.has_subscribers().then(|| env.clone());
         if let Some(tx) = &self.turn.events {
             // Awaiting here lets a slow reader slow the model instead of growing memory.
             let _ = tx.send(RuntimeEvent::Event(env)).await;
+        }
+        if let Some(env) = feed {
+            self.services.bus.publish(&env);
         }
     }
 }

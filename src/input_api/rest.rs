@@ -135,21 +135,9 @@ pub fn input_text(input: Option<Value>) -> Result<String, ApiError> {
             "bad_input",
             format!(
                 "`input` must be a string, not {}: send {{\"input\": \"hello\"}}",
-                kind_of(&other)
+                woodwork_tools::shown::json_kind(&other)
             ),
         )),
-    }
-}
-
-/// "a number", "an object", … for messages.
-pub fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

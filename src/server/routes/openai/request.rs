@@ -268,14 +268,7 @@ fn check_user(u: String) -> Result<String, OpenAiError> {
 }
 
 fn wrong_type(param: &str, want: &str, got: &Value) -> OpenAiError {
-    let got = match got {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
+    let got = woodwork_tools::shown::json_kind(got);
     OpenAiError::invalid(
         param,
         "invalid_type",

@@ -19,10 +19,10 @@ use crate::session::SessionManager;
 use crate::supervisor::RootSupervisor;
 use crate::types::*;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 /// One config's component set: its cells, bus, router and supervisor. `serve --watch` replaces
 /// the generation on a reload (`reload.rs`); the session table is shared by all generations.
@@ -37,9 +37,8 @@ pub(crate) struct Generation {
     fingerprints: std::collections::HashMap<String, u64>,
     /// A hash of the whole config, shown as the config's version.
     config_hash: u64,
-    /// Turns running on this generation (a retired one stops its actors when this reaches 0).
-    inflight: AtomicUsize,
-    idle: Notify,
+    /// Turns running on this generation (a retired one stops its actors once they ended).
+    turns: TaskTracker,
 }
 
 /// The generation the runtime serves, swapped whole by a reload.
@@ -49,8 +48,8 @@ struct Inner {
     current: Arc<Current>,
     session_manager: actix::Addr<SessionManager>,
     accepting: AtomicBool,
-    active: AtomicUsize,
-    idle: Notify,
+    /// Turns in flight (shutdown closes it and waits for them, bounded).
+    turns: TaskTracker,
     started: Instant,
     /// One reload at a time (and none during shutdown); holds what reloads keep between them.
     reload: tokio::sync::Mutex<reload::ReloadState>,

@@ -47,10 +47,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 use woodwork_parser::Config;
 
 /// Events buffered by the bridge to retired buses (a slow feed loses events, counted there).
@@ -410,8 +409,7 @@ impl Runtime {
             ledger: old.ledger.clone(),
             fingerprints: fps,
             config_hash,
-            inflight: AtomicUsize::new(0),
-            idle: Notify::new(),
+            turns: TaskTracker::new(),
         });
         *self.inner.current.write() = next;
         report.generation = number;
@@ -510,18 +508,9 @@ fn bridge_events(state: &mut ReloadState, old: Arc<dyn MessageBus>, current: &Ar
 async fn retire(old: Arc<Generation>, retiring: Vec<Arc<ComponentCell>>) {
     let opts = &old.services.opts;
     let bound = opts.default_deadline + opts.shutdown_timeout;
-    let drained = async {
-        loop {
-            let notified = old.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if old.inflight.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    };
-    if tokio::time::timeout(bound, drained).await.is_err() {
+    // No new turn pins a retired generation: closing lets `wait` end once the last one did.
+    old.turns.close();
+    if tokio::time::timeout(bound, old.turns.wait()).await.is_err() {
         tracing::warn!(
             generation = old.number,
             "reload: requests on the previous config still running after {bound:?}; stopping it anyway"

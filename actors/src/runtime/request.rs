@@ -1,7 +1,7 @@
 //! The request path: an input admitted to its session, run as one turn through the pipeline
 //! (bounded by its deadline), answered with every terminal output or streamed as events.
 
-use super::{session_event, Generation, Inner, Runtime};
+use super::{session_event, Generation, Runtime};
 use crate::bus::Address;
 use crate::component::ComponentCell;
 use crate::envelope::{Envelope, EventType};
@@ -20,17 +20,6 @@ use woodwork_parser::Kind;
 
 /// Events buffered per streamed turn (a slow reader slows the model, never grows memory).
 pub const EVENT_STREAM_CAPACITY: usize = 256;
-/// Counts a request in flight; shutdown waits for the count to reach zero.
-struct ActiveGuard<'a>(&'a Inner);
-
-impl Drop for ActiveGuard<'_> {
-    fn drop(&mut self) {
-        if self.0.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
 /// Cancels the turn when the caller stops waiting for it.
 struct CancelOnDrop(Arc<Turn>);
 
@@ -52,25 +41,6 @@ impl Stream for EventStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RuntimeEvent>> {
         self.rx.poll_recv(cx)
-    }
-}
-
-/// Counts a turn on the generation it runs on: a reload retires that generation only once
-/// its count is back to zero, so a turn finishes on the components it started with.
-struct PinGuard(Arc<Generation>);
-
-impl PinGuard {
-    fn new(generation: Arc<Generation>) -> PinGuard {
-        generation.inflight.fetch_add(1, Ordering::AcqRel);
-        PinGuard(generation)
-    }
-}
-
-impl Drop for PinGuard {
-    fn drop(&mut self) {
-        if self.0.inflight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
     }
 }
 
@@ -150,12 +120,16 @@ impl Runtime {
         // components (and queue addresses) it runs on.
         let generation = self.generation();
         let cell = entry_in(&generation, &req.component)?;
-        self.inner.active.fetch_add(1, Ordering::AcqRel);
-        let _active = ActiveGuard(&self.inner);
-        let pin = PinGuard::new(generation);
-        let deadline = req.deadline.unwrap_or(pin.0.services.opts.default_deadline);
+        // Counted until the turn ends: shutdown waits for it.
+        let _active = self.inner.turns.token();
+        // Counted on the generation it runs on too: a reload retires that generation only once
+        // its turns ended, so a turn finishes on the components it started with.
+        let _pinned = generation.turns.token();
+        let deadline = req
+            .deadline
+            .unwrap_or(generation.services.opts.default_deadline);
         let entry_name = cell.name.to_string();
-        let turn = self.turn(&pin.0, cell, req, deadline, events);
+        let turn = self.turn(&generation, cell, req, deadline, events);
         match tokio::time::timeout(deadline, turn).await {
             Ok(r) => r,
             Err(_) => Err(RuntimeError::DeadlineExceeded {

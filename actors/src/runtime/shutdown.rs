@@ -19,21 +19,15 @@ impl Runtime {
                 .ok();
         let generation = self.generation();
         let opts = &generation.services.opts;
-        let drain = async {
-            loop {
-                let notified = self.inner.idle.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if self.inner.active.load(Ordering::Acquire) == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        };
+        // `accepting` is off: no new turn starts, so `wait` ends when the last one did.
+        self.inner.turns.close();
         let bound = opts
             .shutdown_timeout
             .saturating_mul(self.router().cells().len().max(1) as u32);
-        if tokio::time::timeout(bound, drain).await.is_err() {
+        if tokio::time::timeout(bound, self.inner.turns.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown: requests still in flight after {bound:?}; stopping anyway");
         }
         let _ = generation

@@ -15,10 +15,10 @@ use crate::session::{SessionManager, SessionTable};
 use crate::supervisor::RootSupervisor;
 use actix::Actor;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 use woodwork_parser::{Config, Kind};
 
 /// Component names in start order (declared ones `start_order` misses appended).
@@ -192,8 +192,7 @@ impl Runtime {
             ledger,
             fingerprints,
             config_hash,
-            inflight: AtomicUsize::new(0),
-            idle: Notify::new(),
+            turns: TaskTracker::new(),
         })));
         // Sessions outlive reloads: their end is announced on the bus of the config serving then.
         let weak = Arc::downgrade(&current);
@@ -209,8 +208,7 @@ impl Runtime {
                 current,
                 session_manager,
                 accepting: AtomicBool::new(true),
-                active: AtomicUsize::new(0),
-                idle: Notify::new(),
+                turns: TaskTracker::new(),
                 started: Instant::now(),
                 reload: Default::default(),
             }),

@@ -20,6 +20,10 @@ pub(crate) struct Services {
     pub(crate) opts: RuntimeOptions,
     /// The .ww file's directory: relative paths in the config (prompt files) start there.
     pub(crate) base_dir: std::path::PathBuf,
+    /// Work a turn leaves running after its answer (webhook deliveries and their retries), one
+    /// tracker for every generation: shutdown waits for it, bounded, so it is not dropped with
+    /// the process.
+    pub(crate) background: tokio_util::task::TaskTracker,
 }
 
 /// Tunables of one runtime.

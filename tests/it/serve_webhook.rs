@@ -377,3 +377,34 @@ refusing = output webhook {{ url: "{}/hook", retries: 3 }}
     assert_eq!(failed_count(&server, "refusing").await, 1);
     crate::common::assert_alive(&server).await;
 }
+
+// Multi-threaded: the receiver keeps answering while this test blocks waiting for the exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_waiting_to_retry_finishes_before_the_server_exits() {
+    // The first POST gets a 500; the retry waits its backoff (at least 6.4 s) while the server
+    // is told to stop at once: shutdown must let it run, not drop it with the process.
+    let receiver = crate::wire::Server::start(vec![
+        Reply::json(500, r#"{"error":"busy"}"#),
+        Reply::json(200, "{}"),
+    ])
+    .await;
+    let ww = system(
+        "webhook-drain",
+        &format!("{}/hook?channel=42", receiver.url),
+        "retries: 3\n    supervision: { backoff_min_ms: 8000, backoff_max_ms: 9000 }",
+    );
+    let mut server = Server::start_with(&ww, &["--shutdown-grace", "0"], &[("HOOK_AUTH", SECRET)]);
+    ask(&server, "last words", "s-drain").await;
+    requests_reach(&receiver, 1).await;
+    server.signal("TERM");
+    let status = server.wait_exit();
+    assert!(status.success(), "{status:?}\n{}", server.logs());
+    let posted = receiver.requests();
+    assert_eq!(
+        posted.len(),
+        2,
+        "the retry ran before the process exited; logs:\n{}",
+        server.logs()
+    );
+    assert_delivery(&posted[1], "s-drain", "echo: last words");
+}

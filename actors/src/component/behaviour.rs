@@ -45,6 +45,7 @@ impl Behaviour {
                 spec,
                 services.bus.clone(),
                 services.opts.mailbox_capacity,
+                services.background.clone(),
             )?),
             Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
             Kind::Agent => {

@@ -23,6 +23,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 use woodwork_parser::spec::Spec;
 use woodwork_parser::Component;
 
@@ -49,6 +50,8 @@ pub struct Webhook {
     /// Deliveries in flight; a permit is held from the first POST to the last.
     inflight: Arc<Semaphore>,
     bound: usize,
+    /// Where deliveries run, so shutdown waits for them (`Services::background`).
+    tracker: TaskTracker,
 }
 
 /// One client for every webhook output (connection pools shared), with bounded redirects.
@@ -68,7 +71,12 @@ fn client() -> Result<&'static reqwest::Client, String> {
 impl Webhook {
     /// The behaviour for `c`; an error (naming the component and the key, never a header's
     /// value) means the component cannot start.
-    pub fn new(c: &Component, bus: Arc<dyn MessageBus>, bound: usize) -> Result<Webhook, String> {
+    pub fn new(
+        c: &Component,
+        bus: Arc<dyn MessageBus>,
+        bound: usize,
+        tracker: TaskTracker,
+    ) -> Result<Webhook, String> {
         let context = woodwork_parser::spec::context(c);
         let spec = match c.spec().map_err(|e| e.to_string())? {
             Spec::Webhook(w) => w,
@@ -121,6 +129,7 @@ impl Webhook {
             bus,
             inflight: Arc::new(Semaphore::new(bound)),
             bound,
+            tracker,
         })
     }
 
@@ -156,10 +165,10 @@ impl Webhook {
                     bus: self.bus.clone(),
                     cell: cell.clone(),
                 };
-                actix::spawn(async move {
+                actix::spawn(self.tracker.track_future(async move {
                     delivery.run(body, letter).await;
                     drop(permit);
-                });
+                }));
             }
             Err(_) => {
                 let cause = format!(

@@ -362,6 +362,7 @@ impl Runtime {
             cells.clone(),
             old.services.sessions.clone(),
             old.ledger.clone(),
+            old.services.background.clone(),
             &opts,
             config.base_dir(),
         );

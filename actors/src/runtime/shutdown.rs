@@ -30,6 +30,19 @@ impl Runtime {
         {
             tracing::warn!("shutdown: requests still in flight after {bound:?}; stopping anyway");
         }
+        // What answered turns left running (a webhook delivery waiting to retry) finishes too,
+        // within the same bound: an answer is not dropped half-way through its delivery.
+        let background = &generation.services.background;
+        background.close();
+        if tokio::time::timeout(bound, background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = background.len(),
+                "shutdown: deliveries still running after {bound:?}; stopping anyway"
+            );
+        }
         let _ = generation
             .root
             .send(ShutdownChildren {

@@ -177,6 +177,7 @@ impl Runtime {
             cells,
             sessions.clone(),
             ledger.clone(),
+            TaskTracker::new(),
             &opts,
             config.base_dir(),
         )?;
@@ -223,6 +224,7 @@ pub(super) fn assemble(
     cells: Arc<[Arc<ComponentCell>]>,
     sessions: Arc<SessionTable>,
     ledger: BusLedger,
+    background: TaskTracker,
     opts: &RuntimeOptions,
     base_dir: std::path::PathBuf,
 ) -> Result<(Arc<Services>, actix::Addr<RootSupervisor>), RuntimeError> {
@@ -241,6 +243,7 @@ pub(super) fn assemble(
         root: Default::default(),
         opts: opts.clone(),
         base_dir,
+        background,
     });
     let mut behaviours = Vec::with_capacity(cells.len());
     for cell in cells.iter() {

@@ -55,15 +55,21 @@ impl Default for FeedOptions {
     }
 }
 
-/// One event as the feed writes it: the SSE bytes (`id:`, `event:`, `data:`) and what filters
-/// look at.
+/// One event as the feed writes it: what filters look at, and the SSE bytes (`id:`, `event:`,
+/// `data:`), rendered on first use. Every streamed turn makes the hub record (so a dropped
+/// stream can be resumed), and most recorded events are never read from the feed: rendering
+/// them all up front was work on the token path for nothing.
 #[derive(Debug)]
 pub struct Frame {
     pub id: u64,
     pub event: EventType,
     pub component: Arc<str>,
     pub session: Arc<str>,
-    pub bytes: Bytes,
+    /// The event as it came, without its delivery bookkeeping (`reply`).
+    env: Envelope,
+    rendered: OnceLock<Bytes>,
+    /// What the frame weighs in the buffer: its rendered size, estimated without rendering.
+    cost: usize,
     at: Instant,
 }
 
@@ -98,55 +104,109 @@ fn component_of(env: &Envelope) -> Arc<str> {
 }
 
 impl Frame {
-    /// The feed frame of `env`.
+    /// The feed frame of `env` (cheap: pointers are cloned, nothing is rendered yet).
     pub fn of(env: &Envelope) -> Frame {
-        let component = component_of(env);
-        let timestamp = env
-            .payload
-            .get("timestamp")
-            .and_then(|v| v.as_f64())
-            .unwrap_or_else(woodwork_runtime::envelope::now_unix);
-        let mut data = FeedEvent {
-            id: env.event_id(),
-            event: env.event_type.as_str(),
-            component: &component,
-            sender: &env.sender,
-            session_id: &env.session_id,
-            timestamp,
-            trace_id: env.trace_id.as_deref(),
-            payload: &env.payload,
-            stream_id: env.stream_id.as_deref(),
-            chunk_index: env.chunk_index,
-            is_final: env.is_final,
-        };
-        let name = env.event_type.as_str();
-        let mut bytes = crate::server::sse::frame_with_id(data.id, name, &data);
-        let omitted;
-        if bytes.len() > MAX_FRAME {
-            omitted = serde_json::json!({
-                "omitted": format!(
-                    "a payload of {} bytes, over the feed's {} KiB frame limit",
-                    bytes.len(),
-                    MAX_FRAME / 1024
-                )
-            });
-            data.payload = &omitted;
-            bytes = crate::server::sse::frame_with_id(data.id, name, &data);
-        }
+        let mut env = env.clone();
+        env.reply = None;
+        let component = component_of(&env);
+        let cost = FRAME_OVERHEAD
+            + json_len(&env.payload)
+            + component.len()
+            + env.sender.len()
+            + 2 * env.session_id.len()
+            + env.trace_id.as_deref().map_or(0, str::len)
+            + env.stream_id.as_deref().map_or(0, str::len);
         Frame {
             id: env.event_id(),
             event: env.event_type,
-            session: env.session_id.clone(),
             component,
-            bytes,
+            session: env.session_id.clone(),
+            env,
+            rendered: OnceLock::new(),
+            cost,
             at: Instant::now(),
         }
     }
 
+    /// The SSE bytes of the frame, rendered once, by whichever subscriber needs them first.
+    pub fn bytes(&self) -> &Bytes {
+        self.rendered
+            .get_or_init(|| render(&self.env, &self.component))
+    }
+
     /// Bytes the frame holds, for the buffer's bound.
     fn cost(&self) -> usize {
-        self.bytes.len() + self.component.len() + self.session.len() + 64
+        self.cost
     }
+}
+
+/// The fixed part of a frame: `id:`/`event:` lines and the JSON keys and numbers around the
+/// payload (an over-estimate, so the byte bound holds).
+const FRAME_OVERHEAD: usize = 320;
+
+/// The length of `v` as compact JSON, or a little more (escapes counted at their longest),
+/// without writing it.
+fn json_len(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => str_len(s),
+        Value::Array(a) => 2 + a.iter().map(|x| json_len(x) + 1).sum::<usize>(),
+        Value::Object(o) => {
+            2 + o
+                .iter()
+                .map(|(k, x)| str_len(k) + 2 + json_len(x))
+                .sum::<usize>()
+        }
+    }
+}
+
+/// A JSON string's length with its quotes, each escaped byte counted as `\u00XX`.
+fn str_len(s: &str) -> usize {
+    let escaped = s
+        .bytes()
+        .filter(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
+        .count();
+    s.len() + 2 + 5 * escaped
+}
+
+/// The SSE frame of a recorded event; a payload that would make it bigger than [`MAX_FRAME`]
+/// is replaced by a note of its size.
+fn render(env: &Envelope, component: &str) -> Bytes {
+    let timestamp = env
+        .payload
+        .get("timestamp")
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(woodwork_runtime::envelope::now_unix);
+    let mut data = FeedEvent {
+        id: env.event_id(),
+        event: env.event_type.as_str(),
+        component,
+        sender: &env.sender,
+        session_id: &env.session_id,
+        timestamp,
+        trace_id: env.trace_id.as_deref(),
+        payload: &env.payload,
+        stream_id: env.stream_id.as_deref(),
+        chunk_index: env.chunk_index,
+        is_final: env.is_final,
+    };
+    let name = env.event_type.as_str();
+    let bytes = crate::server::sse::frame_with_id(data.id, name, &data);
+    if bytes.len() <= MAX_FRAME {
+        return bytes;
+    }
+    let omitted = serde_json::json!({
+        "omitted": format!(
+            "a payload of {} bytes, over the feed's {} KiB frame limit",
+            bytes.len(),
+            MAX_FRAME / 1024
+        )
+    });
+    data.payload = &omitted;
+    crate::server::sse::frame_with_id(data.id, name, &data)
 }
 
 /// The replay buffer: frames in arrival order, within the window and the byte bound.
@@ -456,7 +516,7 @@ mod tests {
     #[test]
     fn feed_frames_carry_the_envelope_id_and_the_documented_fields() {
         let f = frame("hm");
-        let text = std::str::from_utf8(&f.bytes).unwrap();
+        let text = std::str::from_utf8(f.bytes()).unwrap();
         assert!(text.starts_with(&format!("id: {}\nevent: agent.thought\ndata: ", f.id)));
         let data: serde_json::Value =
             serde_json::from_str(text.lines().nth(2).unwrap().trim_start_matches("data: "))
@@ -469,9 +529,28 @@ mod tests {
     }
 
     #[test]
+    fn the_estimated_cost_covers_the_rendered_frame() {
+        for text in [
+            "",
+            "plain",
+            "quotes \" and \\ backslashes",
+            "control \n\t\u{1} bytes",
+            &"ü".repeat(300),
+        ] {
+            let f = frame(text);
+            assert!(
+                f.cost() >= f.bytes().len(),
+                "{text:?}: {} < {}",
+                f.cost(),
+                f.bytes().len()
+            );
+        }
+    }
+
+    #[test]
     fn an_oversized_payload_is_replaced_by_a_note() {
         let f = frame(&"x".repeat(MAX_FRAME + 10));
-        assert!(f.bytes.len() < 1024);
-        assert!(std::str::from_utf8(&f.bytes).unwrap().contains("omitted"));
+        assert!(f.bytes().len() < 1024);
+        assert!(std::str::from_utf8(f.bytes()).unwrap().contains("omitted"));
     }
 }

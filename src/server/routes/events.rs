@@ -194,7 +194,7 @@ use futures_util::StreamExt;
 async fn next_frame(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)> {
     if let Some(f) = feed.sub.replay.pop_front() {
         feed.last_sent = f.id;
-        return Some((Ok(f.bytes.clone()), feed));
+        return Some((Ok(f.bytes().clone()), feed));
     }
     loop {
         tokio::select! {
@@ -206,7 +206,7 @@ async fn next_frame(mut feed: Feed) -> Option<(Result<Bytes, Infallible>, Feed)>
                         continue;
                     }
                     feed.last_sent = f.id;
-                    return Some((Ok(f.bytes.clone()), feed));
+                    return Some((Ok(f.bytes().clone()), feed));
                 }
                 Err(RecvError::Lagged(n)) => {
                     metrics::counter!("woodwork_events_lagged_total").increment(n);

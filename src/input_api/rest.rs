@@ -75,12 +75,8 @@ pub async fn post_input(
         return Err(ApiError::shutting_down().into());
     }
     let limits = &state.settings;
-    let body = tokio::time::timeout(
-        limits.body_timeout,
-        input_body::read_limited(&req, payload, limits.max_body),
-    )
-    .await
-    .map_err(|_| ApiError::body_timeout(limits.body_timeout))??;
+    let body =
+        input_body::read_bounded(&req, payload, limits.max_body, limits.body_timeout).await?;
     let body: Body = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_body",

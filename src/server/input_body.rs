@@ -41,6 +41,22 @@ struct JsonBody {
 
 const BODY_HELP: &str = r#"send a JSON object like {"input": "hello", "session_id": "optional-id"} or a plain-text body"#;
 
+/// Reads the whole body: 413 as soon as it passes `max_body` bytes, 408 when it takes longer
+/// than `body_timeout` (every door that takes a body reads it this way).
+pub async fn read_bounded<P>(
+    req: &HttpRequest,
+    payload: P,
+    max_body: usize,
+    body_timeout: Duration,
+) -> Result<BytesMut, ApiError>
+where
+    P: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    tokio::time::timeout(body_timeout, read_limited(req, payload, max_body))
+        .await
+        .map_err(|_| ApiError::body_timeout(body_timeout))?
+}
+
 /// Reads the whole body, refusing (413) as soon as it passes `limit` bytes.
 pub async fn read_limited<P>(
     req: &HttpRequest,

@@ -79,12 +79,13 @@ where
         return Err(unknown_component(state, &component));
     }
     let header_session = input_body::header_session_id(&req)?;
-    let body = tokio::time::timeout(
+    let body = input_body::read_bounded(
+        &req,
+        payload,
+        state.limits.max_body,
         state.limits.body_timeout,
-        input_body::read_limited(&req, payload, state.limits.max_body),
     )
-    .await
-    .map_err(|_| ApiError::body_timeout(state.limits.body_timeout))??;
+    .await?;
     let parsed = input_body::parse(&req, &body, header_session)?;
     let stream = query.stream.unwrap_or(false) || parsed.stream || accepts_sse(&req);
     let deadline = parsed

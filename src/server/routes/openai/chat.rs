@@ -57,12 +57,13 @@ where
         return Err(ApiError::shutting_down().into());
     }
     let header_session = input_body::header_session_id(&req)?;
-    let body = tokio::time::timeout(
+    let body = input_body::read_bounded(
+        &req,
+        payload,
+        state.limits.max_body,
         state.limits.body_timeout,
-        input_body::read_limited(&req, payload, state.limits.max_body),
     )
-    .await
-    .map_err(|_| ApiError::body_timeout(state.limits.body_timeout))??;
+    .await?;
     let chat = request::parse(&body)?;
     let known = state
         .runtime

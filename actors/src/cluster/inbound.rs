@@ -5,7 +5,7 @@
 //! that leaves it pending, and it is handled again (by the node restarting under the same name at
 //! once, or by a replica once idle past the claim bound); the sender takes the first result only.
 
-use super::wire::{Hop, NodeMsg, ReplyKind, ReplyRoute};
+use super::wire::{Hop, NodeMsg, ReplyKind, ReplyRoute, Work};
 use super::{component_queue, Cluster};
 use crate::bus::{backoff, Address};
 use crate::component::ComponentCell;
@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use woodwork_broker::Delivery;
 
 /// Turns this node handles for other nodes, by (sending node, hop number): a cancellation from
@@ -27,6 +28,8 @@ use woodwork_broker::Delivery;
 #[derive(Default)]
 pub(crate) struct Proxies {
     turns: Mutex<HashMap<(String, u64), Arc<Turn>>>,
+    /// Model calls run here for agents elsewhere, by (calling node, call number).
+    models: Mutex<HashMap<(String, u64), CancellationToken>>,
 }
 
 impl Cluster {
@@ -41,6 +44,14 @@ impl Cluster {
         if let Some(t) = turn {
             tracing::debug!(origin, id, "hop cancelled by its sender");
             t.cancel_with(err);
+        }
+    }
+
+    /// Cancels model call `id` of node `origin`, if it runs here.
+    pub(crate) fn cancel_model_call(&self, origin: &str, id: u64) {
+        if let Some(t) = self.proxies.models.lock().get(&(origin.to_string(), id)) {
+            tracing::debug!(origin, id, "model call cancelled by its caller");
+            t.cancel();
         }
     }
 }
@@ -128,8 +139,8 @@ pub(super) fn consume_component(
                     if !in_flight.insert(d.msg_id.clone()) {
                         continue;
                     }
-                    let hop = match serde_json::from_slice::<Hop>(&d.body) {
-                        Ok(h) => h,
+                    let work = match serde_json::from_slice::<Work>(&d.body) {
+                        Ok(w) => w,
                         Err(e) => {
                             tracing::warn!(
                                 component = &*cell.name,
@@ -144,9 +155,12 @@ pub(super) fn consume_component(
                     let cluster = cluster.clone();
                     let services = services.clone();
                     let done = done_tx.clone();
-                    let index = cell.index;
+                    let cell = cell.clone();
                     cluster.tasks.clone().spawn_local(async move {
-                        let answered = handle(&cluster, &services, index, hop).await;
+                        let answered = match work {
+                            Work::Hop(hop) => handle(&cluster, &services, cell.index, hop).await,
+                            Work::Model(call) => serve_model_call(&cluster, &cell, call).await,
+                        };
                         // Unanswered (the result could not be sent back): left pending, so it
                         // is handled again later rather than lost.
                         let _ = done.send(answered.then_some(d)).await;
@@ -284,14 +298,48 @@ fn dropped(id: u64) -> NodeMsg {
     }
 }
 
-/// Sends a hop's result to its sender; retried with backoff while the broker is away, for as
-/// long as the hop could still matter (bounded).
+/// Runs an agent's model call from another node on this node's client of the model.
+async fn serve_model_call(
+    cluster: &Arc<Cluster>,
+    cell: &Arc<ComponentCell>,
+    call: super::wire::ModelCall,
+) -> bool {
+    let Some(model) = cell.model.clone() else {
+        let done = NodeMsg::ModelDone {
+            id: call.id,
+            result: Err(crate::llm::ModelError::new(
+                crate::llm::ModelErrorKind::Config,
+                format!("`{}` is not a model", cell.name),
+            )),
+        };
+        return send_back_to(cluster, &call.node, &done).await;
+    };
+    let key = (call.node.clone(), call.id);
+    let cancel = CancellationToken::new();
+    cluster
+        .proxies
+        .models
+        .lock()
+        .insert(key.clone(), cancel.clone());
+    let answered = super::model::serve_call(cluster, model, call, cancel).await;
+    cluster.proxies.models.lock().remove(&key);
+    cell.count_processed();
+    answered
+}
+
+/// Sends a hop's result to its sender.
 async fn send_back(cluster: &Arc<Cluster>, route: &ReplyRoute, msg: &NodeMsg) -> bool {
+    send_back_to(cluster, &route.node, msg).await
+}
+
+/// Sends a result to node `node`; retried with backoff while the broker is away (bounded: past
+/// that the work is left unacknowledged, to be done again).
+pub(super) async fn send_back_to(cluster: &Arc<Cluster>, node: &str, msg: &NodeMsg) -> bool {
     for attempt in 0..8 {
-        match cluster.push_node(&route.node, msg).await {
+        match cluster.push_node(node, msg).await {
             Ok(()) => return true,
             Err(e) => {
-                tracing::debug!(node = %route.node, error = %e, "sending a result back failed; retrying");
+                tracing::debug!(node, error = %e, "sending a result back failed; retrying");
                 tokio::time::sleep(backoff(
                     Duration::from_millis(100),
                     Duration::from_secs(5),

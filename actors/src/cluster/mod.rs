@@ -7,12 +7,14 @@
 //! Which node hosts what, and which are alive, is the registry's ([`view`]).
 
 mod inbound;
+mod model;
 mod pending;
 mod remote;
 mod spec;
 mod view;
 mod wire;
 
+pub(crate) use model::RemoteChatModel;
 pub(crate) use remote::RemoteMailbox;
 pub use spec::{default_node_name, sanitize, ClusterSpec};
 pub use view::{ClusterView, NodeView};
@@ -47,6 +49,8 @@ pub(crate) struct Cluster {
     queues: Mutex<HashMap<String, Arc<dyn WorkQueue>>>,
     pub(crate) pending: pending::Pending,
     proxies: inbound::Proxies,
+    /// Model calls this node's agents sent to models hosted elsewhere.
+    models: model::ModelCalls,
     pub(crate) view: view::Membership,
     /// False while the broker does not answer (readiness).
     reachable: AtomicBool,
@@ -101,6 +105,7 @@ impl Cluster {
             queues: Mutex::new(HashMap::new()),
             pending: pending::Pending::default(),
             proxies: inbound::Proxies::default(),
+            models: model::ModelCalls::default(),
             view,
             reachable: AtomicBool::new(true),
             tasks: TaskTracker::new(),

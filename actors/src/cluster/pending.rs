@@ -121,6 +121,9 @@ fn handle(cluster: &Cluster, msg: NodeMsg) {
         NodeMsg::Cancel { origin, id, error } => {
             cluster.proxies_cancel(&origin, id, error.into());
         }
+        NodeMsg::ModelChunk { id, text } => cluster.models.chunk(id, text),
+        NodeMsg::ModelDone { id, result } => cluster.models.done(id, result),
+        NodeMsg::CancelModel { origin, id } => cluster.cancel_model_call(&origin, id),
     }
 }
 

@@ -2,7 +2,7 @@
 //! push onto the component's queue on the broker. Bounded like a local mailbox (a slot per push in
 //! progress), refused like an open breaker when no live node hosts the component.
 
-use super::wire::{Hop, ReplyKind, ReplyRoute};
+use super::wire::{Hop, ReplyKind, ReplyRoute, Work};
 use super::{component_queue, Cluster};
 use crate::bus::slots::{Slot, Slots};
 use crate::bus::{Mailbox, MessageBus};
@@ -83,10 +83,10 @@ impl Mailbox for RemoteMailbox {
             }
         });
         let msg_id = env.message_id.to_string();
-        let body = match serde_json::to_vec(&Hop {
+        let body = match serde_json::to_vec(&Work::Hop(Hop {
             env,
             reply: route.clone(),
-        }) {
+        })) {
             Ok(b) => b,
             Err(e) => {
                 if let (Some(r), Some(route)) = (reply, route) {

@@ -5,10 +5,31 @@
 
 use crate::envelope::Envelope;
 use crate::error::{CancelReason, RuntimeError};
+use crate::llm::{ChatRequest, ChatResponse, ModelError};
 use crate::types::ComponentOutput;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What a component's queue carries.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Work {
+    /// A message for the component's actor.
+    Hop(Hop),
+    /// A call of the component's model client by an agent on another node.
+    Model(ModelCall),
+}
+
+/// An agent's model call, for the node hosting the model.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ModelCall {
+    pub request: ChatRequest,
+    /// Whether the caller wants the deltas as they come.
+    pub stream: bool,
+    /// The calling node and its number for the call.
+    pub node: String,
+    pub id: u64,
+}
 
 /// An envelope on its way to a component hosted by another node.
 #[derive(Serialize, Deserialize)]
@@ -66,6 +87,15 @@ pub(crate) enum NodeMsg {
         id: u64,
         error: WireError,
     },
+    /// A streamed delta of model call `id`.
+    ModelChunk { id: u64, text: String },
+    /// The end of model call `id`.
+    ModelDone {
+        id: u64,
+        result: Result<ChatResponse, ModelError>,
+    },
+    /// Model call `id` of node `origin` is no longer awaited: stop it here.
+    CancelModel { origin: String, id: u64 },
 }
 
 /// A [`RuntimeError`] that survives the trip: every variant and its fields, so the caller on the

@@ -91,6 +91,7 @@ pub(super) fn build_cell(
 fn build_cells(
     config: &Config,
     opts: &RuntimeOptions,
+    cluster: Option<&Arc<crate::cluster::Cluster>>,
 ) -> Result<Vec<Arc<ComponentCell>>, RuntimeError> {
     let order = start_order(config);
     let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
@@ -98,13 +99,19 @@ fn build_cells(
     let mut cells = Vec::with_capacity(order.len());
     for (i, name) in order.iter().enumerate() {
         let (routes, names) = routes_of(config, name, &index)?;
-        cells.push(Arc::new(build_cell(
-            config,
-            name,
-            (i, routes, names),
-            opts,
-            &mut workers,
-        )?));
+        let mut cell = build_cell(config, name, (i, routes, names), opts, &mut workers)?;
+        // A model another node hosts is called there (its agents here use this stand-in).
+        if let (Some(c), Some(real)) = (cluster, &cell.model) {
+            if !c.hosts(name) {
+                let remote = crate::cluster::RemoteChatModel::new(
+                    c.clone(),
+                    cell.name.clone(),
+                    real.describe(),
+                );
+                cell.model = Some(Arc::new(remote));
+            }
+        }
+        cells.push(Arc::new(cell));
     }
     Ok(cells)
 }
@@ -168,7 +175,8 @@ impl Runtime {
                 "the file's `deployment` names a message bus this runtime does not use yet; every component runs in this process on the in-memory bus"
             );
         }
-        let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
+        let cells: Arc<[Arc<ComponentCell>]> =
+            build_cells(&config, &opts, cluster.as_ref())?.into();
         // Only what this node hosts starts its tools and hook workers; the rest runs elsewhere.
         let local: Vec<Arc<ComponentCell>> =
             cells.iter().filter(|c| hosted(&c.name)).cloned().collect();

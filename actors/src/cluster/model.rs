@@ -15,10 +15,18 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Model calls this node sent and waits on.
-#[derive(Default)]
 pub(crate) struct ModelCalls {
     calls: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
+}
+
+impl Default for ModelCalls {
+    fn default() -> Self {
+        ModelCalls {
+            calls: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(super::pending::first_number()),
+        }
+    }
 }
 
 struct Waiting {

@@ -29,10 +29,24 @@ struct Entry {
 }
 
 /// Hops sent from this node and not answered yet.
-#[derive(Default)]
 pub(crate) struct Pending {
     entries: Mutex<HashMap<u64, Entry>>,
     next: AtomicU64,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            entries: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(first_number()),
+        }
+    }
+}
+
+/// Where this process's hop and call numbers start: at random, so a result for an earlier
+/// process of the same node (still in its queue after a restart) never matches a new number.
+pub(crate) fn first_number() -> u64 {
+    rand::random::<u64>() >> 2
 }
 
 impl Pending {

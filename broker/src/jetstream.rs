@@ -12,31 +12,40 @@ use async_nats::jetstream::{self, consumer, kv, stream};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
+use std::sync::Arc;
 use std::time::Duration;
 
 const DURABLE: &str = "workers";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on a health check's round trip: a `/readyz` answers quickly either way.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest pause between reconnection attempts (the client retries for ever).
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
+/// How long a pull waits at most for a lost connection to come back before it reports the
+/// broker unavailable (so a consumer loop over a dead server neither spins nor hangs).
+const RECONNECT_PATIENCE: Duration = Duration::from_secs(1);
 
 /// A connection to a NATS server with JetStream, for one namespace.
 #[derive(Clone)]
 pub struct NatsBroker {
-    js: jetstream::Context,
+    // Shared: a context is large and every queue, consumer and bucket holds a broker.
+    js: Arc<jetstream::Context>,
     ns: String,
     shown: String,
 }
 
-fn refused(what: impl Into<String>) -> impl Fn(String) -> BrokerError {
-    let what = what.into();
-    move |cause| BrokerError::Refused {
-        what: what.clone(),
-        cause,
-    }
-}
-
 impl NatsBroker {
     pub(crate) async fn connect(url: &BrokerUrl, ns: String) -> Result<NatsBroker, BrokerError> {
+        // The client reconnects by itself, for ever, re-subscribing (a pull in flight survives):
+        // only the pause between attempts is bounded here, so a restarted server is found soon.
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
+            .reconnect_delay_callback(|attempts| {
+                let exp = u32::try_from(attempts.saturating_sub(1))
+                    .unwrap_or(u32::MAX)
+                    .min(8);
+                Duration::from_millis(50u64 << exp).min(RECONNECT_MAX)
+            })
             .connect(url.raw.as_str())
             .await
             .map_err(|e| BrokerError::Unavailable {
@@ -44,10 +53,85 @@ impl NatsBroker {
                 cause: e.to_string(),
             })?;
         Ok(NatsBroker {
-            js: jetstream::new(client),
+            js: Arc::new(jetstream::new(client)),
             ns,
             shown: url.shown.clone(),
         })
+    }
+
+    /// Whether the client holds a connection to the server right now.
+    fn connected(&self) -> bool {
+        self.js.client().connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// `cause` as `Unavailable` when the connection is down or the error says the server did
+    /// not answer (timeouts, no responders while JetStream starts), else as a refusal of `what`.
+    fn failure(&self, what: &str, cause: impl std::fmt::Display) -> BrokerError {
+        let cause = cause.to_string();
+        let lower = cause.to_ascii_lowercase();
+        let transient = [
+            "timed out",
+            "timeout",
+            "no responders",
+            "broken pipe",
+            "disconnect",
+            "503",
+        ]
+        .iter()
+        .any(|t| lower.contains(t));
+        if transient || !self.connected() {
+            BrokerError::Unavailable {
+                url: self.shown.clone(),
+                cause: format!("{what}: {cause}"),
+            }
+        } else {
+            BrokerError::Refused {
+                what: what.to_string(),
+                cause,
+            }
+        }
+    }
+
+    /// Waits up to `patience` for a lost connection to come back.
+    async fn await_connection(&self, patience: Duration) -> Result<(), BrokerError> {
+        let until = tokio::time::Instant::now() + patience;
+        while !self.connected() {
+            if tokio::time::Instant::now() >= until {
+                return Err(BrokerError::Unavailable {
+                    url: self.shown.clone(),
+                    cause: "not connected; the client is reconnecting".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Ok(())
+    }
+
+    /// A JetStream API round trip within [`PING_TIMEOUT`]: the server is connected and its
+    /// JetStream answers (it may refuse requests for a moment after a restart).
+    pub(crate) async fn ping(&self) -> Result<(), BrokerError> {
+        let unavailable = |cause: String| BrokerError::Unavailable {
+            url: self.shown.clone(),
+            cause,
+        };
+        if !self.connected() {
+            return Err(unavailable(
+                "not connected; the client is reconnecting".into(),
+            ));
+        }
+        let client = self.js.client();
+        let request = client.request("$JS.API.INFO", Bytes::new());
+        let reply = match tokio::time::timeout(PING_TIMEOUT, request).await {
+            Err(_) => return Err(unavailable(format!("no answer within {PING_TIMEOUT:?}"))),
+            Ok(Err(e)) => return Err(unavailable(format!("JetStream account info: {e}"))),
+            Ok(Ok(reply)) => reply,
+        };
+        let body: serde_json::Value = serde_json::from_slice(&reply.payload)
+            .map_err(|e| unavailable(format!("JetStream account info is not JSON ({e})")))?;
+        match body.get("error") {
+            Some(error) => Err(unavailable(format!("JetStream is not ready: {error}"))),
+            None => Ok(()),
+        }
     }
 
     async fn dlq_stream(&self) -> Result<stream::Stream, BrokerError> {
@@ -59,7 +143,7 @@ impl NatsBroker {
                 ..Default::default()
             })
             .await
-            .map_err(|e| refused("creating the dead-letter stream")(e.to_string()))
+            .map_err(|e| self.failure("creating the dead-letter stream", e))
     }
 
     pub(crate) async fn queue(
@@ -69,22 +153,39 @@ impl NatsBroker {
     ) -> Result<NatsQueue, BrokerError> {
         let name = checked_name("queue", name)?;
         let subject = format!("ww.{}.q.{name}", self.ns);
+        let consumer = self.ensure_queue(&name, &subject, &config).await?;
+        Ok(NatsQueue {
+            broker: self.clone(),
+            dlq_subject: format!("ww.{}.dlq.{name}", self.ns),
+            name,
+            subject,
+            consumer,
+            config,
+        })
+    }
+
+    /// Creates the queue's stream, the dead-letter stream and the durable consumer unless they
+    /// exist; the handle of the consumer.
+    async fn ensure_queue(
+        &self,
+        name: &str,
+        subject: &str,
+        config: &QueueConfig,
+    ) -> Result<consumer::PullConsumer, BrokerError> {
         let stream = self
             .js
             .get_or_create_stream(stream::Config {
                 name: format!("WW_{}_Q_{name}", self.ns),
-                subjects: vec![subject.clone()],
+                subjects: vec![subject.to_string()],
                 retention: stream::RetentionPolicy::WorkQueue,
                 max_messages: i64::try_from(config.max_len).unwrap_or(i64::MAX),
                 duplicate_window: config.dedupe_window,
                 ..Default::default()
             })
             .await
-            .map_err(|e| {
-                refused(format!("creating the stream of queue `{name}`"))(e.to_string())
-            })?;
+            .map_err(|e| self.failure(&format!("creating the stream of queue `{name}`"), e))?;
         self.dlq_stream().await?;
-        let consumer: consumer::PullConsumer = stream
+        stream
             .get_or_create_consumer(
                 DURABLE,
                 consumer::pull::Config {
@@ -96,17 +197,7 @@ impl NatsBroker {
                 },
             )
             .await
-            .map_err(|e| {
-                refused(format!("creating the consumer of queue `{name}`"))(e.to_string())
-            })?;
-        Ok(NatsQueue {
-            broker: self.clone(),
-            dlq_subject: format!("ww.{}.dlq.{name}", self.ns),
-            name,
-            subject,
-            consumer,
-            config,
-        })
+            .map_err(|e| self.failure(&format!("creating the consumer of queue `{name}`"), e))
     }
 
     pub(crate) async fn kv(
@@ -132,13 +223,16 @@ impl NatsBroker {
                 ..Default::default()
             })
             .await
-            .map_err(|e| refused(format!("creating the bucket `{name}`"))(e.to_string()))?;
+            .map_err(|e| self.failure(&format!("creating the bucket `{name}`"), e))?;
         let store = self
             .js
             .get_key_value(&bucket)
             .await
-            .map_err(|e| refused(format!("opening the bucket `{name}`"))(e.to_string()))?;
-        Ok(NatsKv { store })
+            .map_err(|e| self.failure(&format!("opening the bucket `{name}`"), e))?;
+        Ok(NatsKv {
+            broker: self.clone(),
+            store,
+        })
     }
 
     /// Deletes every stream and bucket of the namespace.
@@ -159,7 +253,7 @@ impl NatsBroker {
             self.js
                 .delete_stream(&name)
                 .await
-                .map_err(|e| refused(format!("deleting stream {name}"))(e.to_string()))?;
+                .map_err(|e| self.failure(&format!("deleting stream {name}"), e))?;
         }
         Ok(())
     }
@@ -212,7 +306,8 @@ impl WorkQueue for NatsQueue {
                 })?
                 .await
                 .map_err(|e| {
-                    refused(format!("a message for queue `{}`", self.name))(e.to_string())
+                    self.broker
+                        .failure(&format!("a message for queue `{}`", self.name), e)
                 })?;
             Ok(!ack.duplicate)
         })
@@ -240,17 +335,17 @@ impl WorkQueue for NatsQueue {
                     ..Default::default()
                 })
                 .await
-                .map_err(|e| refused("reading the dead-letter stream")(e.to_string()))?;
+                .map_err(|e| self.broker.failure("reading the dead-letter stream", e))?;
             let mut batch = reader
                 .fetch()
                 .max_messages(max.max(1))
                 .expires(Duration::from_millis(500))
                 .messages()
                 .await
-                .map_err(|e| refused("reading the dead-letter stream")(e.to_string()))?;
+                .map_err(|e| self.broker.failure("reading the dead-letter stream", e))?;
             let mut out = Vec::new();
             while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| refused("reading the dead-letter stream")(e.to_string()))?;
+                let m = m.map_err(|e| self.broker.failure("reading the dead-letter stream", e))?;
                 let header = |k: &str| {
                     m.headers
                         .as_ref()
@@ -269,9 +364,86 @@ impl WorkQueue for NatsQueue {
     }
 }
 
-/// A consumer pulling from the queue's durable consumer (replicas share it).
+/// A consumer pulling from the queue's durable consumer (replicas share it). The client
+/// reconnects by itself and the durable consumer lives in the server's store, so the same handle
+/// goes on after a restart; when the server answers that the consumer is missing (a server
+/// restarted without its store), the stream and consumer are made again.
 pub struct NatsConsumer {
     queue: NatsQueue,
+}
+
+impl NatsConsumer {
+    /// One fetch of up to `max` messages waiting up to `wait`.
+    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BrokerError> {
+        let q = &self.queue;
+        let mut batch = q
+            .consumer
+            .fetch()
+            .max_messages(max)
+            .expires(wait.max(Duration::from_millis(10)))
+            .messages()
+            .await
+            .map_err(|e| q.broker.failure("a pull", e))?;
+        let mut out = Vec::new();
+        while let Some(m) = batch.next().await {
+            let m = match m {
+                Ok(m) => m,
+                // What was already received is this consumer's now: hand it out.
+                Err(e) if !out.is_empty() => {
+                    tracing::warn!(queue = %q.name, error = %e, "pull failed part-way; handing out what was received");
+                    break;
+                }
+                Err(e) => return Err(q.broker.failure("a pull", e)),
+            };
+            let deliveries = m.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+            let msg_id = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            if deliveries > q.config.max_deliveries {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Ww-Msg-Id", msg_id.as_str());
+                headers.insert("Ww-Deliveries", (deliveries - 1).to_string().as_str());
+                q.broker
+                    .js
+                    .publish_with_headers(q.dlq_subject.clone(), headers, m.payload.clone())
+                    .await
+                    .map_err(|e| q.broker.failure("a dead letter", e))?
+                    .await
+                    .map_err(|e| q.broker.failure("a dead letter", e))?;
+                m.double_ack()
+                    .await
+                    .map_err(|e| q.broker.failure("acknowledging a dead letter", e))?;
+                tracing::warn!(queue = %q.name, msg_id = %msg_id, deliveries = deliveries - 1, "message delivered too often: moved to the dead-letter stream");
+                continue;
+            }
+            out.push(Delivery {
+                msg_id,
+                body: m.payload.clone(),
+                deliveries,
+                handle: Handle::Nats(Box::new(m)),
+            });
+        }
+        if out.is_empty() && !q.broker.connected() {
+            // The pull went nowhere: say so rather than "nothing to do".
+            return Err(q.broker.failure("a pull", "the connection was lost"));
+        }
+        Ok(out)
+    }
+
+    /// Makes the stream and durable consumer again (they exist already unless the server lost
+    /// them) and takes the new handle.
+    async fn recreate(&mut self) -> Result<(), BrokerError> {
+        let q = &self.queue;
+        let consumer = q
+            .broker
+            .ensure_queue(&q.name, &q.subject, &q.config)
+            .await?;
+        self.queue.consumer = consumer;
+        Ok(())
+    }
 }
 
 impl Consumer for NatsConsumer {
@@ -281,52 +453,20 @@ impl Consumer for NatsConsumer {
         wait: Duration,
     ) -> BoxFuture<'_, Result<Vec<Delivery>, BrokerError>> {
         Box::pin(async move {
-            let q = &self.queue;
-            let fail = |e: String| BrokerError::Unavailable {
-                url: q.broker.shown.clone(),
-                cause: e,
-            };
-            let mut batch = q
-                .consumer
-                .fetch()
-                .max_messages(max.max(1))
-                .expires(wait.max(Duration::from_millis(10)))
-                .messages()
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            let mut out = Vec::new();
-            while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| fail(e.to_string()))?;
-                let deliveries = m.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-                let msg_id = m
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get("Nats-Msg-Id"))
-                    .map(|v| v.as_str().to_string())
-                    .unwrap_or_default();
-                if deliveries > q.config.max_deliveries {
-                    let mut headers = async_nats::HeaderMap::new();
-                    headers.insert("Ww-Msg-Id", msg_id.as_str());
-                    headers.insert("Ww-Deliveries", (deliveries - 1).to_string().as_str());
-                    q.broker
-                        .js
-                        .publish_with_headers(q.dlq_subject.clone(), headers, m.payload.clone())
-                        .await
-                        .map_err(|e| fail(e.to_string()))?
-                        .await
-                        .map_err(|e| refused("a dead letter")(e.to_string()))?;
-                    m.double_ack().await.map_err(|e| fail(e.to_string()))?;
-                    tracing::warn!(queue = %q.name, msg_id = %msg_id, deliveries = deliveries - 1, "message delivered too often: moved to the dead-letter stream");
-                    continue;
+            let max = max.max(1);
+            self.queue
+                .broker
+                .await_connection(RECONNECT_PATIENCE)
+                .await?;
+            match self.fetch(max, wait).await {
+                // Connected, yet the pull failed: the consumer (or its stream) may be gone.
+                Err(e) if self.queue.broker.connected() => {
+                    tracing::warn!(queue = %self.queue.name, error = %e, "pull failed; making sure the queue's stream and consumer exist");
+                    self.recreate().await?;
+                    self.fetch(max, wait).await
                 }
-                out.push(Delivery {
-                    msg_id,
-                    body: m.payload.clone(),
-                    deliveries,
-                    handle: Handle::Nats(Box::new(m)),
-                });
+                other => other,
             }
-            Ok(out)
         })
     }
 
@@ -375,6 +515,7 @@ impl Consumer for NatsConsumer {
 
 /// A KV bucket on NATS. Keys are encoded (`=XX` for bytes NATS does not allow in keys).
 pub struct NatsKv {
+    broker: NatsBroker,
     store: kv::Store,
 }
 
@@ -415,7 +556,7 @@ impl Kv for NatsKv {
             self.store
                 .put(encode_key(key), value)
                 .await
-                .map_err(|e| refused("a KV put")(e.to_string()))?;
+                .map_err(|e| self.broker.failure("a KV put", e))?;
             Ok(())
         })
     }
@@ -425,7 +566,7 @@ impl Kv for NatsKv {
             self.store
                 .get(encode_key(key))
                 .await
-                .map_err(|e| refused("a KV get")(e.to_string()))
+                .map_err(|e| self.broker.failure("a KV get", e))
         })
     }
 
@@ -434,7 +575,7 @@ impl Kv for NatsKv {
             self.store
                 .purge(encode_key(key))
                 .await
-                .map_err(|e| refused("a KV delete")(e.to_string()))
+                .map_err(|e| self.broker.failure("a KV delete", e))
         })
     }
 
@@ -442,11 +583,11 @@ impl Kv for NatsKv {
         Box::pin(async move {
             let mut keys = match self.store.keys().await {
                 Ok(k) => k,
-                Err(e) => return Err(refused("listing KV keys")(e.to_string())),
+                Err(e) => return Err(self.broker.failure("listing KV keys", e)),
             };
             let mut out = Vec::new();
             while let Some(k) = keys.next().await {
-                let k = k.map_err(|e| refused("listing KV keys")(e.to_string()))?;
+                let k = k.map_err(|e| self.broker.failure("listing KV keys", e))?;
                 out.push(decode_key(&k));
                 if out.len() >= max {
                     break;

@@ -17,12 +17,15 @@ use std::time::Duration;
 
 const DURABLE: &str = "workers";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on a request's answer (KV reads, API calls), as on Redis.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on a health check's round trip: a `/readyz` answers quickly either way.
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest pause between reconnection attempts (the client retries for ever).
 const RECONNECT_MAX: Duration = Duration::from_secs(2);
-/// How long a pull waits at most for a lost connection to come back before it reports the
-/// broker unavailable (so a consumer loop over a dead server neither spins nor hangs).
+/// How long a call waits at most for a lost connection to come back before it reports the
+/// broker unavailable (so a consumer loop over a dead server neither spins nor hangs, and a
+/// call made while it is away fails in about this long instead of the request timeout).
 const RECONNECT_PATIENCE: Duration = Duration::from_secs(1);
 
 /// A connection to a NATS server with JetStream, for one namespace.
@@ -40,6 +43,7 @@ impl NatsBroker {
         // only the pause between attempts is bounded here, so a restarted server is found soon.
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(CONNECT_TIMEOUT)
+            .request_timeout(Some(REQUEST_TIMEOUT))
             .reconnect_delay_callback(|attempts| {
                 let exp = u32::try_from(attempts.saturating_sub(1))
                     .unwrap_or(u32::MAX)
@@ -293,6 +297,7 @@ impl WorkQueue for NatsQueue {
         body: Bytes,
     ) -> BoxFuture<'a, Result<bool, BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", msg_id);
             let ack = self
@@ -325,6 +330,7 @@ impl WorkQueue for NatsQueue {
 
     fn dead_letters(&self, max: usize) -> BoxFuture<'_, Result<Vec<DeadMessage>, BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             let stream = self.broker.dlq_stream().await?;
             let reader: consumer::PullConsumer = stream
                 .create_consumer(consumer::pull::Config {
@@ -472,6 +478,10 @@ impl Consumer for NatsConsumer {
 
     fn ack<'a>(&'a mut self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), BrokerError>> {
         Box::pin(async move {
+            self.queue
+                .broker
+                .await_connection(RECONNECT_PATIENCE)
+                .await?;
             match &delivery.handle {
                 // Double ack: the server confirms, so an acknowledged message never comes back.
                 Handle::Nats(m) => m.double_ack().await.map_err(|e| BrokerError::Unavailable {
@@ -490,6 +500,10 @@ impl Consumer for NatsConsumer {
         deliveries: &'a [Delivery],
     ) -> BoxFuture<'a, Result<(), BrokerError>> {
         Box::pin(async move {
+            self.queue
+                .broker
+                .await_connection(RECONNECT_PATIENCE)
+                .await?;
             // JetStream acks each message on its own subject: sent together, confirmed together.
             let mut acks = Vec::with_capacity(deliveries.len());
             for d in deliveries {
@@ -553,6 +567,7 @@ fn decode_key(key: &str) -> String {
 impl Kv for NatsKv {
     fn put<'a>(&'a self, key: &'a str, value: Bytes) -> BoxFuture<'a, Result<(), BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             self.store
                 .put(encode_key(key), value)
                 .await
@@ -563,6 +578,7 @@ impl Kv for NatsKv {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             self.store
                 .get(encode_key(key))
                 .await
@@ -572,6 +588,7 @@ impl Kv for NatsKv {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             self.store
                 .purge(encode_key(key))
                 .await
@@ -581,6 +598,7 @@ impl Kv for NatsKv {
 
     fn keys(&self, max: usize) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
         Box::pin(async move {
+            self.broker.await_connection(RECONNECT_PATIENCE).await?;
             let mut keys = match self.store.keys().await {
                 Ok(k) => k,
                 Err(e) => return Err(self.broker.failure("listing KV keys", e)),

@@ -8,6 +8,8 @@
 use crate::queue::{Consumer, DeadMessage, Delivery, Handle, QueueConfig, WorkQueue};
 use crate::url::{checked_name, BrokerUrl};
 use crate::{BrokerError, Kv};
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::{self, consumer, kv, stream};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -27,6 +29,9 @@ const RECONNECT_MAX: Duration = Duration::from_secs(2);
 /// broker unavailable (so a consumer loop over a dead server neither spins nor hangs, and a
 /// call made while it is away fails in about this long instead of the request timeout).
 const RECONNECT_PATIENCE: Duration = Duration::from_secs(1);
+/// A pull still unanswered this long after its expiry never reached a consumer (the client
+/// gives up on it 5 s after the expiry; the server answers at the expiry).
+const UNANSWERED: Duration = Duration::from_secs(2);
 
 /// A connection to a NATS server with JetStream, for one namespace.
 #[derive(Clone)]
@@ -274,6 +279,17 @@ pub struct NatsQueue {
 }
 
 impl NatsQueue {
+    /// Publishes `body` under `msg_id` and waits for the stream's confirmation.
+    async fn publish(&self, msg_id: &str, body: Bytes) -> Result<PublishAck, PublishError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id);
+        self.broker
+            .js
+            .publish_with_headers(self.subject.clone(), headers, body)
+            .await?
+            .await
+    }
+
     fn copy(&self) -> NatsQueue {
         NatsQueue {
             broker: self.broker.clone(),
@@ -298,22 +314,22 @@ impl WorkQueue for NatsQueue {
     ) -> BoxFuture<'a, Result<bool, BrokerError>> {
         Box::pin(async move {
             self.broker.await_connection(RECONNECT_PATIENCE).await?;
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", msg_id);
-            let ack = self
-                .broker
-                .js
-                .publish_with_headers(self.subject.clone(), headers, body)
-                .await
-                .map_err(|e| BrokerError::Unavailable {
-                    url: self.broker.shown.clone(),
-                    cause: e.to_string(),
-                })?
-                .await
-                .map_err(|e| {
+            let ack = match self.publish(msg_id, body.clone()).await {
+                // No stream takes the subject: the server lost it (restarted without its
+                // store). Make the queue again rather than fail every push from now on.
+                Err(e) if e.kind() == PublishErrorKind::StreamNotFound => {
+                    tracing::warn!(queue = %self.name, "the queue's stream is gone (the broker restarted without its data?); creating it again");
                     self.broker
-                        .failure(&format!("a message for queue `{}`", self.name), e)
-                })?;
+                        .ensure_queue(&self.name, &self.subject, &self.config)
+                        .await?;
+                    self.publish(msg_id, body).await
+                }
+                other => other,
+            }
+            .map_err(|e| {
+                self.broker
+                    .failure(&format!("a message for queue `{}`", self.name), e)
+            })?;
             Ok(!ack.duplicate)
         })
     }
@@ -464,12 +480,21 @@ impl Consumer for NatsConsumer {
                 .broker
                 .await_connection(RECONNECT_PATIENCE)
                 .await?;
+            let started = tokio::time::Instant::now();
             match self.fetch(max, wait).await {
                 // Connected, yet the pull failed: the consumer (or its stream) may be gone.
                 Err(e) if self.queue.broker.connected() => {
                     tracing::warn!(queue = %self.queue.name, error = %e, "pull failed; making sure the queue's stream and consumer exist");
                     self.recreate().await?;
                     self.fetch(max, wait).await
+                }
+                // The server answers an expired pull at once; this one ended on the client's
+                // own timer instead: the request went nowhere (the durable consumer is gone, or
+                // the request was lost with a connection).
+                Ok(out) if out.is_empty() && started.elapsed() >= wait + UNANSWERED => {
+                    tracing::warn!(queue = %self.queue.name, "a pull went unanswered; making sure the queue's stream and consumer exist");
+                    self.recreate().await?;
+                    Ok(out)
                 }
                 other => other,
             }

@@ -5,12 +5,18 @@
 //! last delivery can be moved to the dead-letter stream (`WW_<ns>_DLQ`, subject
 //! `ww.<ns>.dlq.<queue>`), and KV buckets (`WW_<ns>_<bucket>`) for state.
 
-use crate::queue::{Consumer, DeadMessage, Delivery, Handle, QueueConfig, WorkQueue};
+mod consumer;
+mod kv;
+
+pub use consumer::NatsConsumer;
+pub use kv::NatsKv;
+
+use crate::queue::{Consumer, DeadMessage, QueueConfig, WorkQueue};
 use crate::url::{checked_name, BrokerUrl};
-use crate::{BrokerError, Kv};
+use crate::BrokerError;
 use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::publish::PublishAck;
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, consumer as js_consumer, stream};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
@@ -29,9 +35,6 @@ const RECONNECT_MAX: Duration = Duration::from_secs(2);
 /// broker unavailable (so a consumer loop over a dead server neither spins nor hangs, and a
 /// call made while it is away fails in about this long instead of the request timeout).
 const RECONNECT_PATIENCE: Duration = Duration::from_secs(1);
-/// A pull still unanswered this long after its expiry never reached a consumer (the client
-/// gives up on it 5 s after the expiry; the server answers at the expiry).
-const UNANSWERED: Duration = Duration::from_secs(2);
 
 /// A connection to a NATS server with JetStream, for one namespace.
 #[derive(Clone)]
@@ -180,7 +183,7 @@ impl NatsBroker {
         name: &str,
         subject: &str,
         config: &QueueConfig,
-    ) -> Result<consumer::PullConsumer, BrokerError> {
+    ) -> Result<js_consumer::PullConsumer, BrokerError> {
         let stream = self
             .js
             .get_or_create_stream(stream::Config {
@@ -197,9 +200,9 @@ impl NatsBroker {
         stream
             .get_or_create_consumer(
                 DURABLE,
-                consumer::pull::Config {
+                js_consumer::pull::Config {
                     durable_name: Some(DURABLE.into()),
-                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_policy: js_consumer::AckPolicy::Explicit,
                     ack_wait: config.claim_idle,
                     max_deliver: i64::from(config.max_deliveries) + 1,
                     ..Default::default()
@@ -238,10 +241,7 @@ impl NatsBroker {
             .get_key_value(&bucket)
             .await
             .map_err(|e| self.failure(&format!("opening the bucket `{name}`"), e))?;
-        Ok(NatsKv {
-            broker: self.clone(),
-            store,
-        })
+        Ok(NatsKv::new(self.clone(), store))
     }
 
     /// Deletes every stream and bucket of the namespace.
@@ -274,7 +274,7 @@ pub struct NatsQueue {
     name: String,
     subject: String,
     dlq_subject: String,
-    consumer: consumer::PullConsumer,
+    consumer: js_consumer::PullConsumer,
     config: QueueConfig,
 }
 
@@ -340,7 +340,7 @@ impl WorkQueue for NatsQueue {
     ) -> BoxFuture<'a, Result<Box<dyn Consumer>, BrokerError>> {
         Box::pin(async move {
             checked_name("consumer", name)?;
-            Ok(Box::new(NatsConsumer { queue: self.copy() }) as Box<dyn Consumer>)
+            Ok(Box::new(NatsConsumer::new(self.copy())) as Box<dyn Consumer>)
         })
     }
 
@@ -348,11 +348,11 @@ impl WorkQueue for NatsQueue {
         Box::pin(async move {
             self.broker.await_connection(RECONNECT_PATIENCE).await?;
             let stream = self.broker.dlq_stream().await?;
-            let reader: consumer::PullConsumer = stream
-                .create_consumer(consumer::pull::Config {
+            let reader: js_consumer::PullConsumer = stream
+                .create_consumer(js_consumer::pull::Config {
                     filter_subject: self.dlq_subject.clone(),
-                    ack_policy: consumer::AckPolicy::None,
-                    deliver_policy: consumer::DeliverPolicy::All,
+                    ack_policy: js_consumer::AckPolicy::None,
+                    deliver_policy: js_consumer::DeliverPolicy::All,
                     inactive_threshold: Duration::from_secs(30),
                     ..Default::default()
                 })
@@ -383,278 +383,5 @@ impl WorkQueue for NatsQueue {
             }
             Ok(out)
         })
-    }
-}
-
-/// A consumer pulling from the queue's durable consumer (replicas share it). The client
-/// reconnects by itself and the durable consumer lives in the server's store, so the same handle
-/// goes on after a restart; when the server answers that the consumer is missing (a server
-/// restarted without its store), the stream and consumer are made again.
-pub struct NatsConsumer {
-    queue: NatsQueue,
-}
-
-impl NatsConsumer {
-    /// One fetch of up to `max` messages waiting up to `wait`.
-    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BrokerError> {
-        let q = &self.queue;
-        let mut batch = q
-            .consumer
-            .fetch()
-            .max_messages(max)
-            .expires(wait.max(Duration::from_millis(10)))
-            .messages()
-            .await
-            .map_err(|e| q.broker.failure("a pull", e))?;
-        let mut out = Vec::new();
-        while let Some(m) = batch.next().await {
-            let m = match m {
-                Ok(m) => m,
-                // What was already received is this consumer's now: hand it out.
-                Err(e) if !out.is_empty() => {
-                    tracing::warn!(queue = %q.name, error = %e, "pull failed part-way; handing out what was received");
-                    break;
-                }
-                Err(e) => return Err(q.broker.failure("a pull", e)),
-            };
-            let deliveries = m.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-            let msg_id = m
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default();
-            if deliveries > q.config.max_deliveries {
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert("Ww-Msg-Id", msg_id.as_str());
-                headers.insert("Ww-Deliveries", (deliveries - 1).to_string().as_str());
-                q.broker
-                    .js
-                    .publish_with_headers(q.dlq_subject.clone(), headers, m.payload.clone())
-                    .await
-                    .map_err(|e| q.broker.failure("a dead letter", e))?
-                    .await
-                    .map_err(|e| q.broker.failure("a dead letter", e))?;
-                m.double_ack()
-                    .await
-                    .map_err(|e| q.broker.failure("acknowledging a dead letter", e))?;
-                tracing::warn!(queue = %q.name, msg_id = %msg_id, deliveries = deliveries - 1, "message delivered too often: moved to the dead-letter stream");
-                continue;
-            }
-            out.push(Delivery {
-                msg_id,
-                body: m.payload.clone(),
-                deliveries,
-                handle: Handle::Nats(Box::new(m)),
-            });
-        }
-        if out.is_empty() && !q.broker.connected() {
-            // The pull went nowhere: say so rather than "nothing to do".
-            return Err(q.broker.failure("a pull", "the connection was lost"));
-        }
-        Ok(out)
-    }
-
-    /// Makes the stream and durable consumer again (they exist already unless the server lost
-    /// them) and takes the new handle.
-    async fn recreate(&mut self) -> Result<(), BrokerError> {
-        let q = &self.queue;
-        let consumer = q
-            .broker
-            .ensure_queue(&q.name, &q.subject, &q.config)
-            .await?;
-        self.queue.consumer = consumer;
-        Ok(())
-    }
-}
-
-impl Consumer for NatsConsumer {
-    fn pull(
-        &mut self,
-        max: usize,
-        wait: Duration,
-    ) -> BoxFuture<'_, Result<Vec<Delivery>, BrokerError>> {
-        Box::pin(async move {
-            let max = max.max(1);
-            self.queue
-                .broker
-                .await_connection(RECONNECT_PATIENCE)
-                .await?;
-            let started = tokio::time::Instant::now();
-            match self.fetch(max, wait).await {
-                // Connected, yet the pull failed: the consumer (or its stream) may be gone.
-                Err(e) if self.queue.broker.connected() => {
-                    tracing::warn!(queue = %self.queue.name, error = %e, "pull failed; making sure the queue's stream and consumer exist");
-                    self.recreate().await?;
-                    self.fetch(max, wait).await
-                }
-                // The server answers an expired pull at once; this one ended on the client's
-                // own timer instead: the request went nowhere (the durable consumer is gone, or
-                // the request was lost with a connection).
-                Ok(out) if out.is_empty() && started.elapsed() >= wait + UNANSWERED => {
-                    tracing::warn!(queue = %self.queue.name, "a pull went unanswered; making sure the queue's stream and consumer exist");
-                    self.recreate().await?;
-                    Ok(out)
-                }
-                other => other,
-            }
-        })
-    }
-
-    fn ack<'a>(&'a mut self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), BrokerError>> {
-        Box::pin(async move {
-            self.queue
-                .broker
-                .await_connection(RECONNECT_PATIENCE)
-                .await?;
-            match &delivery.handle {
-                // Double ack: the server confirms, so an acknowledged message never comes back.
-                Handle::Nats(m) => m.double_ack().await.map_err(|e| BrokerError::Unavailable {
-                    url: self.queue.broker.shown.clone(),
-                    cause: e.to_string(),
-                }),
-                Handle::Redis { .. } => Err(BrokerError::Invalid(
-                    "a Redis delivery was acknowledged on a NATS queue".into(),
-                )),
-            }
-        })
-    }
-
-    fn ack_all<'a>(
-        &'a mut self,
-        deliveries: &'a [Delivery],
-    ) -> BoxFuture<'a, Result<(), BrokerError>> {
-        Box::pin(async move {
-            self.queue
-                .broker
-                .await_connection(RECONNECT_PATIENCE)
-                .await?;
-            // JetStream acks each message on its own subject: sent together, confirmed together.
-            let mut acks = Vec::with_capacity(deliveries.len());
-            for d in deliveries {
-                match &d.handle {
-                    Handle::Nats(m) => acks.push(m.double_ack()),
-                    Handle::Redis { .. } => {
-                        return Err(BrokerError::Invalid(
-                            "a Redis delivery was acknowledged on a NATS queue".into(),
-                        ))
-                    }
-                }
-            }
-            for r in futures_util::future::join_all(acks).await {
-                r.map_err(|e| BrokerError::Unavailable {
-                    url: self.queue.broker.shown.clone(),
-                    cause: e.to_string(),
-                })?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// A KV bucket on NATS. Keys are encoded (`=XX` for bytes NATS does not allow in keys).
-pub struct NatsKv {
-    broker: NatsBroker,
-    store: kv::Store,
-}
-
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("={b:02X}"));
-        }
-    }
-    out
-}
-
-fn decode_key(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-impl Kv for NatsKv {
-    fn put<'a>(&'a self, key: &'a str, value: Bytes) -> BoxFuture<'a, Result<(), BrokerError>> {
-        Box::pin(async move {
-            self.broker.await_connection(RECONNECT_PATIENCE).await?;
-            self.store
-                .put(encode_key(key), value)
-                .await
-                .map_err(|e| self.broker.failure("a KV put", e))?;
-            Ok(())
-        })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Bytes>, BrokerError>> {
-        Box::pin(async move {
-            self.broker.await_connection(RECONNECT_PATIENCE).await?;
-            self.store
-                .get(encode_key(key))
-                .await
-                .map_err(|e| self.broker.failure("a KV get", e))
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
-        Box::pin(async move {
-            self.broker.await_connection(RECONNECT_PATIENCE).await?;
-            self.store
-                .purge(encode_key(key))
-                .await
-                .map_err(|e| self.broker.failure("a KV delete", e))
-        })
-    }
-
-    fn keys(&self, max: usize) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
-        Box::pin(async move {
-            self.broker.await_connection(RECONNECT_PATIENCE).await?;
-            let mut keys = match self.store.keys().await {
-                Ok(k) => k,
-                Err(e) => return Err(self.broker.failure("listing KV keys", e)),
-            };
-            let mut out = Vec::new();
-            while let Some(k) = keys.next().await {
-                let k = k.map_err(|e| self.broker.failure("listing KV keys", e))?;
-                out.push(decode_key(&k));
-                if out.len() >= max {
-                    break;
-                }
-            }
-            Ok(out)
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_round_trip_through_the_encoding() {
-        for k in ["a", "sess-1_x/y", "with space", "dots.and=eq", "ünï", ""] {
-            let e = encode_key(k);
-            assert!(
-                e.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_/=".contains(&b)),
-                "{e}"
-            );
-            assert_eq!(decode_key(&e), k);
-        }
     }
 }

@@ -172,7 +172,7 @@ impl Runtime {
         ) {
             tracing::warn!(
                 bus = bus.kind.map_or("from an unread variable", |k| k.as_str()),
-                "the file's `deployment` names a message bus this runtime does not use yet; every component runs in this process on the in-memory bus"
+                "the file's `deployment` names a message bus, but this server was started without it (`--bus memory`): every component runs in this process on the in-memory bus"
             );
         }
         let cells: Arc<[Arc<ComponentCell>]> =

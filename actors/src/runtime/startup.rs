@@ -67,7 +67,7 @@ pub(super) fn build_cell(
         RuntimeError::Start(format!("start_order names `{name}`, which is not declared"))
     })?;
     let model = if spec.kind == Kind::Llm {
-        Some(crate::llm::build_model(spec).map_err(RuntimeError::Start)?)
+        Some(crate::llm::build_model(spec).map_err(|e| RuntimeError::Start(e.to_string()))?)
     } else {
         None
     };

@@ -75,7 +75,7 @@ pub(super) fn build_cell(
         crate::component::backends::build(spec, config, &base_dir).map_err(RuntimeError::Start)?;
     let limits = HookLimits::default();
     let hooks = HookSet::with_global_pipes(spec, &config.pipes, &base_dir, workers, limits)
-        .map_err(RuntimeError::Start)?;
+        .map_err(|e| RuntimeError::Start(e.to_string()))?;
     Ok(ComponentCell::new(
         i,
         Arc::new(spec.clone()),
@@ -159,7 +159,7 @@ impl Runtime {
             cell.hooks
                 .check(&cell.name)
                 .await
-                .map_err(RuntimeError::Start)?;
+                .map_err(|e| RuntimeError::Start(e.to_string()))?;
         }
         let sessions = SessionTable::with_memory_budget(
             opts.session_ttl,

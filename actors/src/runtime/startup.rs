@@ -71,8 +71,8 @@ pub(super) fn build_cell(
     } else {
         None
     };
-    let backends =
-        crate::component::backends::build(spec, config, &base_dir).map_err(RuntimeError::Start)?;
+    let backends = crate::component::backends::build(spec, config, &base_dir)
+        .map_err(|e| RuntimeError::Start(e.to_string()))?;
     let limits = HookLimits::default();
     let hooks = HookSet::with_global_pipes(spec, &config.pipes, &base_dir, workers, limits)
         .map_err(|e| RuntimeError::Start(e.to_string()))?;
@@ -247,7 +247,9 @@ pub(super) fn assemble(
     });
     let mut behaviours = Vec::with_capacity(cells.len());
     for cell in cells.iter() {
-        behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
+        behaviours.push(
+            Behaviour::build(cell, &services).map_err(|e| RuntimeError::Start(e.to_string()))?,
+        );
     }
     let root = RootSupervisor::new(cells.clone()).start();
     let _ = services.root.set(root.clone().recipient());

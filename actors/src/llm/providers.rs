@@ -17,11 +17,10 @@ use woodwork_parser::Component;
 /// The component types [`build_provider`] builds.
 pub const PROVIDER_TYPES: [&str; 4] = ["openai", "claude", "ollama", "hugging_face"];
 
-/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face, as
-/// the [`ConfigError`]'s message: the form the provider tests and benchmarks compare as text
-/// (the runtime itself calls [`provider`], which keeps the error typed).
-pub fn build_provider(c: &Component) -> Result<Arc<dyn ChatModel>, String> {
-    provider(c).map_err(|e| e.to_string())
+/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face (the
+/// name tests, benchmarks and tools outside the runtime know it by).
+pub fn build_provider(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
+    provider(c)
 }
 
 /// The client for an `llm` component of type openai, claude, ollama or hugging_face, with its

@@ -263,7 +263,7 @@ pub fn read(config: &Config, source: &str, opts: &Options) -> Result<System, Exp
                 Placement::External { .. } => vec!["files"],
             };
             let groups = groups::groups(&file, config, &specs, &api_ports, &reserved)?;
-            if compose_replicas(&groups) {
+            if opts.format == crate::Format::Compose && compose_replicas(&groups) {
                 warnings.push("Compose runs 1 container per placement group (each publishes its ports); Kubernetes runs the replicas asked for".into());
             }
             groups

@@ -410,3 +410,21 @@ fn cluster_manifests_pass_the_schemas_with_an_external_and_an_in_cluster_broker(
         );
     }
 }
+
+#[test]
+fn a_vm_named_like_the_broker_or_main_gets_a_name_of_its_own() {
+    let src = "m = llm mock {}\nout = output console {}\n\
+               main = vm server {\n    components: [m]\n}\n\
+               redis = vm server {\n    components: [out]\n}\n\
+               spare = vm server {\n    components: []\n}\n";
+    let ww = temp_system("clash", src);
+    let c = try_export(&ww, Format::Compose, Some("redis://localhost:6379")).unwrap();
+    let compose = yaml_of(&c, "compose.yaml");
+    let services = compose["services"].as_object().unwrap();
+    let mut names: Vec<&str> = services.keys().map(String::as_str).collect();
+    names.sort();
+    // Every component is in a vm: no `main` group of leftovers.
+    assert_eq!(names, ["main", "redis", "redis-2", "shop-files", "spare"]);
+    assert_eq!(services["redis"]["image"], "redis:7-alpine");
+    assert!(strings(&services["redis-2"]["command"]).ends_with(&["--vm".into(), "redis".into()]));
+}

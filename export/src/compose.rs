@@ -1,6 +1,6 @@
 //! The Compose file as typed structures (the subset of the Compose specification export writes;
 //! unknown fields are refused when reading one back): a copy step that fills the `app` volume
-//! with the `.ww` and its files, and the server.
+//! with the `.ww` and its files, and the server (or a cluster's groups and broker).
 
 use crate::deploy::Resources;
 use crate::error::ExportError;
@@ -123,13 +123,24 @@ fn deploy(r: &Resources) -> Option<Deploy> {
     (resources != DeployResources::default()).then_some(Deploy { resources })
 }
 
-/// The Compose file of `sys`; its files are in `./system` next to it.
-pub fn compose(sys: &System) -> ComposeFile {
+/// Runs a service as the image's non-root user with a read-only root and no capabilities.
+pub(crate) fn hardened(mut s: ComposeService) -> ComposeService {
     // The uid alone: the image's passwd gives its group; `uid:gid` would be a base-60 number
     // to YAML 1.1 parsers.
-    let user = UID.to_string();
-    // The step that fills the `app` volume with the .ww and its files before the server starts.
-    let copy_service = format!("{}-files", sys.name);
+    s.user = Some(UID.to_string());
+    s.read_only = Some(true);
+    s.cap_drop = vec!["ALL".into()];
+    s.security_opt = vec!["no-new-privileges:true".into()];
+    s
+}
+
+/// The name of the step that fills the `app` volume.
+pub(crate) fn copy_service_name(sys: &System) -> String {
+    format!("{}-files", sys.name)
+}
+
+/// The step that fills the `app` volume with the .ww and its files before the server starts.
+pub(crate) fn copier(sys: &System) -> ComposeService {
     let mut copy = vec!["cp".to_string(), "-R".to_string()];
     copy.extend(
         sys.top_level_entries()
@@ -137,48 +148,79 @@ pub fn compose(sys: &System) -> ComposeFile {
             .map(|e| format!("/system/{e}")),
     );
     copy.push("/app/".into());
-    let hardened = |mut s: ComposeService| {
-        s.user = Some(user.clone());
-        s.read_only = Some(true);
-        s.cap_drop = vec!["ALL".into()];
-        s.security_opt = vec!["no-new-privileges:true".into()];
-        s
-    };
-    let copier = hardened(ComposeService {
+    hardened(ComposeService {
         image: sys.image.clone(),
         entrypoint: Some(copy),
         volumes: vec!["./system:/system:ro".into(), "app:/app".into()],
         ..ComposeService::default()
-    });
-    let port = |p: u16| PortMapping {
+    })
+}
+
+/// A TCP port published under the same number.
+pub(crate) fn port(p: u16) -> PortMapping {
+    PortMapping {
         target: p,
         published: p.to_string(),
         protocol: "tcp".into(),
-    };
-    let mut ports = vec![port(sys.http_port)];
-    ports.extend(sys.api_ports.iter().map(|p| port(p.port)));
-    let server = hardened(ComposeService {
+    }
+}
+
+/// A server container of the system: the copy step done first, the working copy mounted, a
+/// stop grace above the drain, restarted unless stopped.
+pub(crate) fn server(
+    sys: &System,
+    command: Vec<String>,
+    ports: Vec<PortMapping>,
+    environment: BTreeMap<String, Option<String>>,
+    resources: &Resources,
+) -> ComposeService {
+    hardened(ComposeService {
         image: sys.image.clone(),
-        command: Some(sys.serve_args()),
+        command: Some(command),
         working_dir: Some("/app".into()),
         depends_on: BTreeMap::from([(
-            copy_service.clone(),
+            copy_service_name(sys),
             DependsOn {
                 condition: "service_completed_successfully".into(),
             },
         )]),
         ports,
-        environment: sys.env.iter().map(|e| (e.name.clone(), None)).collect(),
+        environment,
         volumes: vec!["app:/app".into()],
         tmpfs: vec!["/tmp".into()],
         stop_grace_period: Some(format!("{}s", sys.termination_grace_s())),
         restart: Some("unless-stopped".into()),
-        deploy: deploy(&sys.resources),
+        deploy: deploy(resources),
         ..ComposeService::default()
-    });
+    })
+}
+
+/// Every variable the file reads, passed through by name from the shell or `.env`.
+pub(crate) fn pass_through(sys: &System) -> BTreeMap<String, Option<String>> {
+    sys.env.iter().map(|e| (e.name.clone(), None)).collect()
+}
+
+/// The Compose file of `sys`; its files are in `./system` next to it. With a broker: one
+/// service per placement group and the broker ([`crate::compose_cluster`]).
+pub fn compose(sys: &System) -> ComposeFile {
+    if sys.broker.is_some() {
+        return crate::compose_cluster::compose(sys);
+    }
+    let mut ports = vec![port(sys.http_port)];
+    ports.extend(sys.api_ports.iter().map(|p| port(p.port)));
+    let server = server(
+        sys,
+        sys.serve_args(),
+        ports,
+        pass_through(sys),
+        &sys.resources,
+    );
     ComposeFile {
         name: sys.name.clone(),
-        services: BTreeMap::from([(copy_service, copier), (sys.name.clone(), server)]),
+        services: BTreeMap::from([
+            (copy_service_name(sys), copier(sys)),
+            (sys.name.clone(), server),
+        ]),
         volumes: BTreeMap::from([("app".to_string(), ComposeVolume::default())]),
     }
 }

@@ -1,7 +1,6 @@
 //! The seed documents' deployment settings as the manifests need them, from the checked config
 //! (the parser validates and types them, `spec::deployment`): replicas and resources of a
-//! component's `deployment = { mode, scaling, resources }`, and whether the top-level
-//! `deployment` block names a broker.
+//! component's `deployment = { mode, scaling, resources }`.
 //!
 //! `scaling: { replicas: n }` is a fixed count; `scaling: { min, max }` becomes a
 //! HorizontalPodAutoscaler at [`TARGET_CPU`] % CPU. `resources: { cpu, memory }` are both requests
@@ -11,7 +10,7 @@ use crate::error::ExportError;
 use crate::quantity::{Quantity, Resource};
 use std::collections::BTreeMap;
 use woodwork_parser::spec::{ComponentDeployment, Scaling};
-use woodwork_parser::{Component, Config};
+use woodwork_parser::Component;
 
 /// CPU utilisation (percent of the request) the autoscaler keeps.
 pub const TARGET_CPU: u32 = 80;
@@ -100,11 +99,4 @@ pub fn component(
             limits: both,
         },
     })
-}
-
-/// The broker the top-level `deployment` block names (`redis`, `nats`, or `a` when its URL
-/// comes from a variable `check --no-env` did not read); `None` for the in-memory bus.
-pub fn broker(config: &Config) -> Option<&'static str> {
-    let bus = config.deployment.as_ref()?.external_bus()?;
-    Some(bus.kind.map_or("a", |k| k.as_str()))
 }

@@ -5,7 +5,7 @@
 use crate::deploy::{Replicas, Resources};
 use crate::error::ExportError;
 use crate::quantity::Quantity;
-use crate::system::System;
+use crate::system::{ApiPort, System};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
@@ -39,59 +39,113 @@ pub struct Manifest {
     pub yaml: String,
 }
 
+/// One Deployment's worth of the system: the whole system, or one placement group of a cluster.
+pub(crate) struct Unit<'a> {
+    /// The Deployment's, Service's and autoscaler's name.
+    pub name: String,
+    /// `app.kubernetes.io/component` of a cluster's group (its pods must not match another's).
+    pub component: Option<String>,
+    pub args: Vec<String>,
+    pub api_ports: &'a [ApiPort],
+    pub replicas: Replicas,
+    pub resources: &'a Resources,
+    /// Variables besides the Secret's (the broker URL of a cluster).
+    pub extra_env: Vec<EnvVar>,
+    /// Pin clients to one replica: sessions live in its memory (no broker).
+    pub affinity: bool,
+}
+
 /// Every manifest of `sys`.
 pub fn manifests(sys: &System) -> Result<Vec<Manifest>, ExportError> {
+    if sys.broker.is_some() {
+        return crate::kube_cluster::manifests(sys);
+    }
     let (config_map, items) = config_map(sys)?;
+    let unit = Unit {
+        name: sys.name.clone(),
+        component: None,
+        args: sys.serve_args(),
+        api_ports: &sys.api_ports,
+        replicas: sys.replicas,
+        resources: &sys.resources,
+        extra_env: Vec::new(),
+        affinity: sys.replicas != Replicas::Fixed(1),
+    };
+    let mut out = vec![manifest("configmap.yaml", &config_map)?];
+    out.extend(unit_manifests(sys, &unit, items, "")?);
+    Ok(out)
+}
+
+/// The Deployment, Service and (for `min`/`max`) autoscaler of `unit`, in files named
+/// `deployment{suffix}.yaml` and so on.
+pub(crate) fn unit_manifests(
+    sys: &System,
+    unit: &Unit,
+    items: Vec<KeyToPath>,
+    suffix: &str,
+) -> Result<Vec<Manifest>, ExportError> {
     let mut out = vec![
-        manifest("configmap.yaml", &config_map)?,
-        manifest("deployment.yaml", &deployment(sys, items))?,
-        manifest("service.yaml", &service(sys))?,
+        manifest(
+            &format!("deployment{suffix}.yaml"),
+            &deployment(sys, unit, items),
+        )?,
+        manifest(&format!("service{suffix}.yaml"), &service(sys, unit))?,
     ];
     if let Replicas::Auto {
         min,
         max,
         target_cpu,
-    } = sys.replicas
+    } = unit.replicas
     {
         out.push(manifest(
-            "hpa.yaml",
-            &autoscaler(sys, min, max, target_cpu),
+            &format!("hpa{suffix}.yaml"),
+            &autoscaler(sys, unit, min, max, target_cpu),
         )?);
     }
     Ok(out)
 }
 
-fn manifest<T: serde::Serialize>(file: &str, obj: &T) -> Result<Manifest, ExportError> {
+pub(crate) fn manifest<T: serde::Serialize>(file: &str, obj: &T) -> Result<Manifest, ExportError> {
     Ok(Manifest {
         file: file.to_string(),
         yaml: crate::yaml::to_yaml(file, obj)?,
     })
 }
 
-fn labels(sys: &System) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// The labels of the system's objects; `component` tells a cluster's groups and broker apart.
+pub(crate) fn labels(sys: &System, component: Option<&str>) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), sys.name.clone()),
         (
             "app.kubernetes.io/managed-by".to_string(),
             "woodwork-actors-export".to_string(),
         ),
-    ])
+    ]);
+    if let Some(c) = component {
+        l.insert("app.kubernetes.io/component".into(), c.to_string());
+    }
+    l
 }
 
-fn selector(sys: &System) -> BTreeMap<String, String> {
-    BTreeMap::from([("app.kubernetes.io/name".to_string(), sys.name.clone())])
+/// The labels selecting the pods of one Deployment / StatefulSet.
+pub(crate) fn selector(sys: &System, component: Option<&str>) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::from([("app.kubernetes.io/name".to_string(), sys.name.clone())]);
+    if let Some(c) = component {
+        l.insert("app.kubernetes.io/component".into(), c.to_string());
+    }
+    l
 }
 
-fn meta(sys: &System, name: String) -> ObjectMeta {
+pub(crate) fn meta(sys: &System, name: String, component: Option<&str>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
-        labels: Some(labels(sys)),
+        labels: Some(labels(sys, component)),
         ..ObjectMeta::default()
     }
 }
 
 /// The ConfigMap, and where each of its keys goes in the working copy.
-fn config_map(sys: &System) -> Result<(ConfigMap, Vec<KeyToPath>), ExportError> {
+pub(crate) fn config_map(sys: &System) -> Result<(ConfigMap, Vec<KeyToPath>), ExportError> {
     let mut data = BTreeMap::new();
     let mut binary = BTreeMap::new();
     let mut items = Vec::new();
@@ -141,7 +195,7 @@ fn config_map(sys: &System) -> Result<(ConfigMap, Vec<KeyToPath>), ExportError> 
         ));
     }
     let cm = ConfigMap {
-        metadata: meta(sys, format!("{}-files", sys.name)),
+        metadata: meta(sys, format!("{}-files", sys.name), None),
         data: (!data.is_empty()).then_some(data),
         binary_data: (!binary.is_empty()).then_some(binary),
         ..ConfigMap::default()
@@ -165,6 +219,22 @@ fn resources(r: &Resources) -> Option<ResourceRequirements> {
     })
 }
 
+/// A variable read from key `key` of the system's Secret.
+pub(crate) fn secret_ref(sys: &System, name: &str, key: &str, optional: bool) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: sys.name.clone(),
+                key: key.to_string(),
+                optional: optional.then_some(true),
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
 fn secret_env(sys: &System) -> Vec<EnvVar> {
     let mut vars: Vec<(&str, bool)> = sys
         .env
@@ -176,22 +246,11 @@ fn secret_env(sys: &System) -> Vec<EnvVar> {
     }
     vars.sort();
     vars.into_iter()
-        .map(|(name, optional)| EnvVar {
-            name: name.to_string(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: sys.name.clone(),
-                    key: name.to_string(),
-                    optional: optional.then_some(true),
-                }),
-                ..EnvVarSource::default()
-            }),
-            ..EnvVar::default()
-        })
+        .map(|(name, optional)| secret_ref(sys, name, name, optional))
         .collect()
 }
 
-fn probe(path: &str, period: i32, failures: i32) -> Probe {
+pub(crate) fn probe(path: &str, period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_string()),
@@ -205,7 +264,7 @@ fn probe(path: &str, period: i32, failures: i32) -> Probe {
     }
 }
 
-fn locked_down() -> SecurityContext {
+pub(crate) fn locked_down() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
@@ -220,7 +279,7 @@ fn locked_down() -> SecurityContext {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(crate) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.into(),
         mount_path: path.into(),
@@ -229,13 +288,14 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-fn deployment(sys: &System, items: Vec<KeyToPath>) -> Deployment {
+fn deployment(sys: &System, unit: &Unit, items: Vec<KeyToPath>) -> Deployment {
+    let component = unit.component.as_deref();
     let mut ports = vec![ContainerPort {
         name: Some("http".into()),
         container_port: i32::from(sys.http_port),
         ..ContainerPort::default()
     }];
-    ports.extend(sys.api_ports.iter().map(|p| ContainerPort {
+    ports.extend(unit.api_ports.iter().map(|p| ContainerPort {
         name: Some(p.name.clone()),
         container_port: i32::from(p.port),
         ..ContainerPort::default()
@@ -265,11 +325,17 @@ fn deployment(sys: &System, items: Vec<KeyToPath>) -> Deployment {
         name: "woodwork-actors".into(),
         image: Some(sys.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        args: Some(sys.serve_args()),
+        args: Some(unit.args.clone()),
         working_dir: Some("/app".into()),
         ports: Some(ports),
-        env: Some(secret_env(sys)),
-        resources: resources(&sys.resources),
+        env: Some(
+            unit.extra_env
+                .iter()
+                .cloned()
+                .chain(secret_env(sys))
+                .collect(),
+        ),
+        resources: resources(unit.resources),
         startup_probe: Some(probe("/livez", 2, 60)),
         liveness_probe: Some(probe("/livez", 10, 3)),
         readiness_probe: Some(probe("/readyz", 5, 2)),
@@ -307,19 +373,19 @@ fn deployment(sys: &System, items: Vec<KeyToPath>) -> Deployment {
     ];
     let grace = i64::try_from(sys.termination_grace_s()).unwrap_or(i64::MAX);
     Deployment {
-        metadata: meta(sys, sys.name.clone()),
+        metadata: meta(sys, unit.name.clone(), component),
         spec: DeploymentSpec {
-            replicas: match sys.replicas {
+            replicas: match unit.replicas {
                 Replicas::Fixed(n) => Some(i32::try_from(n).unwrap_or(1)),
                 Replicas::Auto { .. } => None,
             },
             selector: LabelSelector {
-                match_labels: Some(selector(sys)),
+                match_labels: Some(selector(sys, component)),
                 ..LabelSelector::default()
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels(sys)),
+                    labels: Some(labels(sys, component)),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -349,41 +415,47 @@ fn deployment(sys: &System, items: Vec<KeyToPath>) -> Deployment {
     }
 }
 
-fn service(sys: &System) -> Service {
+fn service(sys: &System, unit: &Unit) -> Service {
     let mut ports = vec![ServicePort {
         name: Some("http".into()),
         port: i32::from(sys.http_port),
         target_port: Some(IntOrString::String("http".into())),
         ..ServicePort::default()
     }];
-    ports.extend(sys.api_ports.iter().map(|p| ServicePort {
+    ports.extend(unit.api_ports.iter().map(|p| ServicePort {
         name: Some(p.name.clone()),
         port: i32::from(p.port),
         target_port: Some(IntOrString::String(p.name.clone())),
         ..ServicePort::default()
     }));
     Service {
-        metadata: meta(sys, sys.name.clone()),
+        metadata: meta(sys, unit.name.clone(), unit.component.as_deref()),
         spec: Some(ServiceSpec {
-            selector: Some(selector(sys)),
+            selector: Some(selector(sys, unit.component.as_deref())),
             ports: Some(ports),
-            // Sessions live in one process's memory until a broker holds them (DESIGN.md §7).
-            session_affinity: (sys.replicas != Replicas::Fixed(1)).then(|| "ClientIP".into()),
+            // Without a broker, sessions live in one process's memory (DESIGN.md §7).
+            session_affinity: unit.affinity.then(|| "ClientIP".into()),
             ..ServiceSpec::default()
         }),
         ..Service::default()
     }
 }
 
-fn autoscaler(sys: &System, min: u32, max: u32, target_cpu: u32) -> HorizontalPodAutoscaler {
+fn autoscaler(
+    sys: &System,
+    unit: &Unit,
+    min: u32,
+    max: u32,
+    target_cpu: u32,
+) -> HorizontalPodAutoscaler {
     let int = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
     HorizontalPodAutoscaler {
-        metadata: meta(sys, sys.name.clone()),
+        metadata: meta(sys, unit.name.clone(), unit.component.as_deref()),
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: "Deployment".into(),
-                name: sys.name.clone(),
+                name: unit.name.clone(),
             },
             min_replicas: Some(int(min)),
             max_replicas: int(max),

@@ -6,19 +6,30 @@
 //! It reads only the front end's output (a [`Config`] checked without the environment, and the
 //! source text for the variables and file names it mentions), never secret values: every `$VAR` becomes a
 //! reference to a Secret (Kubernetes) or a pass-through variable (Compose).
+//!
+//! With a broker (`--bus`, or `message_bus` in the file's top-level `deployment`) the system is
+//! a cluster (DESIGN.md §7): one service / Deployment per placement group and, when the broker
+//! runs next to it, the broker too.
 
+mod bus;
 mod compose;
+mod compose_cluster;
 mod deploy;
 mod dockerfile;
 mod error;
 mod files;
+mod groups;
 mod kube;
+mod kube_broker;
+mod kube_cluster;
 mod name;
+mod notes;
 mod quantity;
 mod scan;
 mod system;
 mod yaml;
 
+pub use bus::BUS_VAR;
 pub use compose::{ComposeFile, ComposeService};
 pub use error::ExportError;
 pub use kube::CONFIGMAP_MAX_BYTES;
@@ -46,7 +57,8 @@ pub struct Options {
     pub image: String,
     /// `serve --drain-timeout` in the container; the termination grace is longer.
     pub drain_timeout_s: u64,
-    /// `--bus URL`: a broker for several machines (refused until `serve` has one).
+    /// `--bus URL`: the broker of a cluster (over the file's `message_bus`). A loopback host
+    /// brings the broker along; any other is the operator's, read from `WOODWORK_BUS`.
     pub bus: Option<String>,
 }
 
@@ -67,6 +79,8 @@ pub struct Export {
     pub warnings: Vec<String>,
     /// Every variable the containers get from the Secret / the environment, by name only.
     pub env: Vec<String>,
+    /// Placement groups and broker of a cluster, one line each, to print (empty otherwise).
+    pub cluster: Vec<String>,
 }
 
 /// Renders the deployment files of `config` (checked with `resolve_env: false`), whose text is
@@ -93,11 +107,15 @@ pub fn export(config: &Config, source: &str, opts: &Options) -> Result<Export, E
             );
         }
     }
+    if sys.broker.is_some() {
+        files.push(text("README.md", notes::readme(&sys, opts.format)));
+    }
     Ok(Export {
         name: sys.name.clone(),
         files,
         warnings: sys.warnings.clone(),
         env: sys.env.iter().map(|e| e.name.clone()).collect(),
+        cluster: notes::summary(&sys),
     })
 }
 

@@ -1,9 +1,11 @@
 //! What is deployed, read from a checked config and its source: the name, the files, the
 //! environment variables, the ports, replicas and resources. The manifests are rendered from this.
 
+use crate::bus::{self, Broker, Placement};
 use crate::deploy::{self, Replicas, Resources};
 use crate::error::ExportError;
 use crate::files::{Collector, SysFile};
+use crate::groups::{self, Group};
 use crate::name;
 use crate::scan::{self, EnvUse};
 use crate::Options;
@@ -21,7 +23,8 @@ pub struct ApiPort {
     pub name: String,
 }
 
-/// A system ready to render: one placement group (one process serves every component).
+/// A system ready to render: one placement group (one process serves every component), or,
+/// with a broker, the [`Group`]s of a cluster.
 #[derive(Clone, Debug)]
 pub struct System {
     /// Object and service name (a DNS-1123 label).
@@ -43,6 +46,12 @@ pub struct System {
     pub drain_timeout_s: u64,
     /// Things that export could not do for the user, to print.
     pub warnings: Vec<String>,
+    /// The broker of a cluster; `None`: one process serves everything.
+    pub broker: Option<Broker>,
+    /// The cluster's placement groups (empty without a broker).
+    pub groups: Vec<Group>,
+    /// `serve --namespace` of every node: the file's stem, as `serve` would default it.
+    pub namespace: String,
 }
 
 impl System {
@@ -64,6 +73,16 @@ impl System {
             "--drain-timeout".into(),
             self.drain_timeout_s.to_string(),
         ]
+    }
+
+    /// The `serve` command line of a cluster group's container. The broker URL is not on it:
+    /// `serve` reads it from `WOODWORK_BUS`, so a password in it never shows in a process list;
+    /// `--node` is left to its default (the container's host name, i.e. the pod name, + pid).
+    pub fn group_args(&self, group: &Group) -> Vec<String> {
+        let mut args = self.serve_args();
+        args.extend(["--namespace".to_string(), self.namespace.clone()]);
+        args.extend(group.selector_args());
+        args
     }
 
     /// Top-level entries of the working copy (what the copy step copies into `/app`).
@@ -90,45 +109,40 @@ pub fn read(config: &Config, source: &str, opts: &Options) -> Result<System, Exp
         })?,
         None => name::system_name(&config.path),
     };
-    if let Some(bus) = opts.bus.as_deref() {
-        return Err(refuse_broker(&format!(
-            "--bus {}",
-            bus.split("://").next().unwrap_or("?")
-        )));
-    }
-    if let Some(kind) = deploy::broker(config) {
-        return Err(refuse_broker(&format!(
-            "the file's top-level `deployment` (`message_bus`: {kind})"
-        )));
-    }
+    let broker = bus::broker(config, opts.bus.as_deref())?;
 
     let mut warnings = Vec::new();
-    let mut replicas = Replicas::Fixed(1);
-    let mut resources = Resources::default();
+    let mut specs = Vec::new();
     for c in &config.components {
         let Some(d) = &c.deployment else { continue };
-        let spec = deploy::component(&file, c, d)?;
+        specs.push((c.name.clone(), deploy::component(&file, c, d)?));
+    }
+    let mut replicas = Replicas::Fixed(1);
+    let mut resources = Resources::default();
+    for (_, spec) in &specs {
         resources = resources.plus(&spec.resources);
         let Some(r) = spec.replicas else { continue };
         replicas = match (replicas, r) {
             (Replicas::Fixed(1), r) => r,
             (have, r) => {
                 let merged = larger(have, r);
-                warnings.push(format!(
-                    "several components ask for replicas; one process serves them all, so the system runs {}",
-                    describe(merged)
-                ));
+                if broker.is_none() {
+                    warnings.push(format!(
+                        "several components ask for replicas; one process serves them all, so the system runs {}",
+                        describe(merged)
+                    ));
+                }
                 merged
             }
         };
     }
-    if replicas != Replicas::Fixed(1) {
+    if broker.is_none() && replicas != Replicas::Fixed(1) {
         warnings.push(format!(
             "{} without a message broker: each replica keeps its own sessions in memory, so clients stick to one replica (Service sessionAffinity: ClientIP); Compose runs 1 replica",
             describe(replicas)
         ));
     }
-    if let Replicas::Auto { .. } = replicas {
+    if let (None, Replicas::Auto { .. }) = (&broker, replicas) {
         if !resources.requests.contains_key("cpu") {
             return Err(ExportError::invalid(
                 format!("{file}: `scaling: {{ min, max }}` scales on CPU use, which needs a CPU request"),
@@ -228,12 +242,40 @@ pub fn read(config: &Config, source: &str, opts: &Options) -> Result<System, Exp
     }
     let (files, file_warnings) = files.finish();
     warnings.extend(file_warnings);
+    if let Some(Broker {
+        placement: Placement::External { var },
+        ..
+    }) = &broker
+    {
+        if !env.iter().any(|e| &e.name == var) {
+            env.push(EnvUse {
+                name: var.clone(),
+                optional: false,
+            });
+        }
+    }
     env.sort_by(|a, b| a.name.cmp(&b.name));
+    let groups = match &broker {
+        None => Vec::new(),
+        Some(b) => {
+            let reserved: Vec<&str> = match &b.placement {
+                Placement::InCluster(kind) => vec![kind.as_str(), "files"],
+                Placement::External { .. } => vec!["files"],
+            };
+            let groups = groups::groups(&file, config, &specs, &api_ports, &reserved)?;
+            if opts.format == crate::Format::Compose && compose_replicas(&groups) {
+                warnings.push("Compose runs 1 container per placement group (each publishes its ports); Kubernetes runs the replicas asked for".into());
+            }
+            groups
+        }
+    };
     let mut http_port = HTTP_PORT;
     while api_ports.iter().any(|p| p.port == http_port) {
         http_port += 1;
     }
+    let namespace = namespace(&config.path, &name);
     Ok(System {
+        namespace,
         name,
         main_file,
         files,
@@ -246,11 +288,34 @@ pub fn read(config: &Config, source: &str, opts: &Options) -> Result<System, Exp
         image: opts.image.clone(),
         drain_timeout_s: opts.drain_timeout_s,
         warnings,
+        broker,
+        groups,
     })
 }
 
+/// Whether some group asks for more than the one container per group Compose runs.
+fn compose_replicas(groups: &[Group]) -> bool {
+    groups.iter().any(|g| g.replicas != Replicas::Fixed(1))
+}
+
+/// `serve`'s default namespace for the file (its stem, when that is a name every broker
+/// accepts), so nodes started by hand and exported ones meet; else the system's name.
+fn namespace(path: &std::path::Path, system: &str) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let ok = !stem.is_empty()
+        && stem.len() <= 48
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        stem.to_string()
+    } else {
+        system.to_string()
+    }
+}
+
 /// The larger of two replica requests (autoscaling wins over a fixed count).
-fn larger(a: Replicas, b: Replicas) -> Replicas {
+pub fn larger(a: Replicas, b: Replicas) -> Replicas {
     match (a, b) {
         (Replicas::Fixed(x), Replicas::Fixed(y)) => Replicas::Fixed(x.max(y)),
         (Replicas::Auto { .. }, Replicas::Fixed(_)) => a,
@@ -291,13 +356,4 @@ fn implicit(env: &mut Vec<EnvUse>, names: &[&str]) {
             });
         }
     }
-}
-
-fn refuse_broker(what: &str) -> ExportError {
-    ExportError::invalid(
-        format!(
-            "{what} names a message broker, but this version of `serve` runs every component in one process (several machines, DESIGN.md §7, are not built yet), so an export with placement groups and a broker would not start"
-        ),
-        "export without the broker (no `--bus`, no `message_bus` in the top-level `deployment`): one process serves the whole system",
-    )
 }

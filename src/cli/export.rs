@@ -37,7 +37,9 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 25, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub drain_timeout: u64,
-    /// Message broker for several machines (refused: `serve` has none yet).
+    /// Message broker of a cluster (redis://… or nats://…; over the file's `message_bus`): one
+    /// service per placement group. A localhost URL adds the broker to the export; any other
+    /// host is yours, and its URL goes in WOODWORK_BUS (never into the files written).
     #[arg(long, value_name = "URL")]
     pub bus: Option<String>,
 }
@@ -122,6 +124,12 @@ fn summary(args: &ExportArgs, export: &woodwork_export::Export, written: &[PathB
     );
     for w in written {
         s.push_str(&format!("  {}\n", w.display()));
+    }
+    if !export.cluster.is_empty() {
+        s.push_str("cluster (see README.md there):\n");
+        for line in &export.cluster {
+            s.push_str(&format!("  {line}\n"));
+        }
     }
     s.push_str(&format!(
         "next:\n  docker build -f {out}/Dockerfile -t {} <woodwork-actors checkout>\n",

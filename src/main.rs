@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         cli::Command::Fmt(a) => cli::fmt::run(a),
         cli::Command::Graph(a) => cli::graph::run(a),
         cli::Command::Run(a) => cli::run::run(a),
-        cli::Command::Serve(a) => cli::serve::run(a),
+        cli::Command::Serve(a) => cli::serve::run(*a),
         cli::Command::Export(a) => cli::export::run(a),
     }
 }

@@ -386,20 +386,6 @@ fn key_extra_rules(
             return;
         }
     }
-    if let Some((what, help)) = not_served(schema) {
-        diags.push(
-            Diagnostic::warning(
-                "partly-supported",
-                idx.span(name_range),
-                format!(
-                    "`{}` ({} {}): {what}",
-                    comp.name, schema.kind, schema.type_name
-                ),
-            )
-            .primary("not fully served by this runtime yet")
-            .help(help),
-        );
-    }
     if schema.kind == Kind::Llm
         && schema.type_name == "mock"
         && comp.props.contains_key("reply")
@@ -478,14 +464,3 @@ fn webhook_rules(
     }
 }
 
-/// Types `check` accepts whose work this runtime does only in part: said as a warning, so no
-/// declaration passes `check` silently and then does less than it says under `serve`.
-fn not_served(schema: &TypeSchema) -> Option<(&'static str, &'static str)> {
-    match (schema.kind, schema.type_name) {
-        (Kind::Vm, "server") => Some((
-            "placement across processes is not implemented yet; this process serves every component and the declaration is ignored",
-            "remove it, or keep it for a later version; `/health` lists it as `inactive`",
-        )),
-        _ => None,
-    }
-}

@@ -637,7 +637,7 @@ fn an_mcp_server_named_only_by_registry_is_an_error_that_says_what_to_give() {
 }
 
 #[test]
-fn kinds_served_only_in_part_are_named_in_a_warning() {
+fn every_kind_is_served_so_none_is_named_partly_supported() {
     let r = no_env(
         "vm = vm server { components: [m] }\nm = llm mock {}\ni = input api { port: 9000 }\nw = output webhook { url: \"http://127.0.0.1:1/h\" }\n",
     );
@@ -648,8 +648,8 @@ fn kinds_served_only_in_part_are_named_in_a_warning() {
         .filter(|d| d.code == "partly-supported")
         .map(|d| d.message.as_str())
         .collect();
-    assert_eq!(partly.len(), 1, "{partly:?}");
-    assert!(partly.iter().any(|m| m.contains("`vm` (vm server)")));
+    // `vm server` places components on the nodes of a cluster (`serve --bus … --vm vm`).
+    assert!(partly.is_empty(), "{partly:?}");
     // `input api` opens its own port under `serve` (src/input_api): served in full, no warning.
     assert!(
         !partly.iter().any(|m| m.contains("`i` (input api)")),

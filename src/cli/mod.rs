@@ -33,7 +33,7 @@ pub enum Command {
     /// Talk to the file's `input command_line` on this terminal.
     Run(run::RunArgs),
     /// Serve the file's components over HTTP until SIGTERM/SIGINT.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Write deployment files: a Dockerfile plus a Compose file or Kubernetes manifests.
     Export(export::ExportArgs),
 }

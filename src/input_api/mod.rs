@@ -71,6 +71,15 @@ pub fn plan(config: &Config, opts: &ServeOptions) -> Result<Plan, String> {
     })
 }
 
+impl Plan {
+    /// Only the inputs this node hosts (in a cluster, an `input api` opens its port on the
+    /// nodes that run it, not on every node).
+    pub fn hosted_by(mut self, runtime: &Runtime) -> Plan {
+        self.apis.retain(|a| runtime.hosts(&a.name));
+        self
+    }
+}
+
 /// The running input api servers.
 pub struct InputApis {
     shutdown: watch::Sender<bool>,

@@ -124,7 +124,7 @@ pub async fn serve(config: Config, mut opts: ServeOptions) -> Result<(), ServeEr
             return Err(ServeError::Bind { addr, source });
         }
     };
-    let input_apis = match input_apis.start(&runtime) {
+    let input_apis = match input_apis.hosted_by(&runtime).start(&runtime) {
         Ok(apis) => apis,
         Err(e) => {
             runtime.shutdown().await;

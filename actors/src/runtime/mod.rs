@@ -195,6 +195,14 @@ impl Runtime {
         self.services().cluster.as_ref().map(|c| c.cluster_view())
     }
 
+    /// Whether this node runs component `name` (always, on one process).
+    pub fn hosts(&self, name: &str) -> bool {
+        self.services()
+            .cluster
+            .as_ref()
+            .is_none_or(|c| c.hosts(name))
+    }
+
     /// Whether this node can take work: false while its broker does not answer (`/readyz`).
     pub fn ready(&self) -> bool {
         self.services()

@@ -16,6 +16,7 @@ pub mod hooks;
 pub(crate) mod lifecycle;
 pub mod llm;
 pub mod memory;
+pub(crate) mod memory_store;
 pub mod reply;
 pub(crate) mod router;
 pub(crate) mod runtime;

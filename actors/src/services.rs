@@ -26,6 +26,8 @@ pub(crate) struct Services {
     pub(crate) background: tokio_util::task::TaskTracker,
     /// This node's membership of a cluster (`serve --bus`); None: one process, everything local.
     pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Conversation memory (`Services::memory`): the session table's, or the broker's in a cluster.
+    pub(crate) memory: crate::memory_store::MemoryStore,
 }
 
 /// Tunables of one runtime.

@@ -8,6 +8,7 @@ mod wire;
 mod cli_check;
 mod cli_export;
 mod cli_run;
+mod cluster_durable;
 mod input_api;
 mod openai_api;
 mod provider_env;

@@ -2,16 +2,19 @@
 //! and replay. Bounded in letters and in bytes (payload and message), because a count alone let
 //! 10,000 large payloads hold gigabytes; when either bound is reached the oldest letters go first
 //! (logged, counted in the stats and in `woodwork_dlq_dropped_total`). Letters carry a sequence
-//! number so `GET /dlq` can page through them while letters arrive and leave.
+//! number so `GET /dlq` can page through them while letters arrive and leave. In a cluster the
+//! letters are also kept on the broker ([`mirror`]), so they outlive the node.
+
+pub(crate) mod mirror;
 
 use crate::envelope::{now_unix, Envelope};
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Why a message was dead-lettered: a stable code for tools and alerts (the words go in
 /// [`DeadLetter::message`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadLetterReason {
     /// The message outlived its TTL before a component handled it.
@@ -38,8 +41,9 @@ impl DeadLetterReason {
     }
 }
 
-/// A message that could not be delivered, kept for inspection and replay.
-#[derive(Clone, Debug, Serialize)]
+/// A message that could not be delivered, kept for inspection and replay (and, in a cluster, on
+/// the broker as this JSON, hence `Deserialize`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// The message id; `POST /dlq/{id}/replay` takes it.
     pub id: String,
@@ -91,6 +95,8 @@ pub struct Pushed {
     pub id: Option<String>,
     /// Letters dropped to stay within the bounds (the refused one included).
     pub dropped: u64,
+    /// The ids of the kept letters dropped to make room (the broker's copies go too).
+    pub evicted: Vec<String>,
 }
 
 /// The queue's figures for the stats.
@@ -152,8 +158,42 @@ impl DeadLetterQueue {
         }
     }
 
+    /// The queue's bounds.
+    pub fn limits(&self) -> DlqLimits {
+        self.limits
+    }
+
     /// Adds a letter, dropping the oldest ones until it fits both bounds.
     pub fn push(&self, envelope: Envelope, reason: DeadLetterReason, message: String) -> Pushed {
+        self.insert(envelope, reason, message, now_unix())
+    }
+
+    /// Puts back a letter kept elsewhere (the broker's copy, at start), with its own time and
+    /// reason and a new sequence number; its size is measured again. A letter whose id is held
+    /// already is left out (`id` None, nothing dropped).
+    pub fn restore(&self, letter: DeadLetter) -> Pushed {
+        if self.inner.lock().letters.iter().any(|l| l.id == letter.id) {
+            return Pushed {
+                id: None,
+                dropped: 0,
+                evicted: Vec::new(),
+            };
+        }
+        self.insert(
+            letter.envelope,
+            letter.reason,
+            letter.message,
+            letter.failed_at,
+        )
+    }
+
+    fn insert(
+        &self,
+        envelope: Envelope,
+        reason: DeadLetterReason,
+        message: String,
+        failed_at: f64,
+    ) -> Pushed {
         let mut envelope = envelope;
         envelope.reply = None;
         let bytes = payload_bytes(&envelope.payload) + message.len();
@@ -163,17 +203,19 @@ impl DeadLetterQueue {
             return Pushed {
                 id: None,
                 dropped: 1,
+                evicted: Vec::new(),
             };
         }
-        let mut dropped = 0;
+        let mut evicted = Vec::new();
         while q.letters.len() >= self.limits.max_letters || q.bytes + bytes > self.limits.max_bytes
         {
             let Some(old) = q.letters.pop_front() else {
                 break;
             };
             q.bytes -= old.bytes;
-            dropped += 1;
+            evicted.push(old.id);
         }
+        let dropped = evicted.len() as u64;
         q.dropped += dropped;
         let id = envelope.message_id.to_string();
         let seq = q.next_seq;
@@ -184,13 +226,14 @@ impl DeadLetterQueue {
             seq,
             reason,
             message,
-            failed_at: now_unix(),
+            failed_at,
             bytes,
             envelope,
         });
         Pushed {
             id: Some(id),
             dropped,
+            evicted,
         }
     }
 
@@ -316,6 +359,41 @@ mod tests {
         let id = q.list()[0].id.clone();
         q.take(&id);
         assert_eq!(q.figures().bytes, 34);
+    }
+
+    #[test]
+    fn restored_letters_keep_their_time_and_reason_get_new_seqs_and_respect_the_bounds() {
+        let source = DeadLetterQueue::new(limits(100, 1 << 20));
+        for i in 0..3 {
+            source.push(
+                env(serde_json::json!(i)),
+                DeadLetterReason::WebhookFailed,
+                "w".into(),
+            );
+        }
+        // Through JSON, as the broker keeps them.
+        let stored: Vec<DeadLetter> = source
+            .list()
+            .iter()
+            .map(|l| serde_json::from_slice(&serde_json::to_vec(l).unwrap()).unwrap())
+            .collect();
+        let q = DeadLetterQueue::new(limits(2, 1 << 20));
+        q.push(env(serde_json::json!("local")), R, "r".into());
+        let first = q.restore(stored[0].clone());
+        assert_eq!(first.id.as_deref(), Some(stored[0].id.as_str()));
+        // The same id again is left out.
+        assert_eq!(q.restore(stored[0].clone()).id, None);
+        // The bound drops the oldest, and says which.
+        let local = q.list()[0].id.clone();
+        let second = q.restore(stored[1].clone());
+        assert_eq!(second.evicted, vec![local]);
+        let kept = q.list();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].failed_at, stored[0].failed_at);
+        assert_eq!(kept[1].reason, DeadLetterReason::WebhookFailed);
+        assert_eq!(kept[1].envelope.payload, stored[1].envelope.payload);
+        assert!(kept[0].seq < kept[1].seq && kept[0].seq > 1);
+        assert_eq!(q.figures().bytes, kept[0].bytes + kept[1].bytes);
     }
 
     #[test]

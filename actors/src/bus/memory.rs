@@ -2,6 +2,7 @@
 //! `mailbox_capacity` slots; a send takes a slot (fast path: one atomic), waits for one up to
 //! `send_timeout` when full, and the slot is released when the component finished the message.
 
+use super::dlq::mirror::DlqMirror;
 use super::dlq::{DeadLetter, DeadLetterPage, DeadLetterQueue, DeadLetterReason, DlqLimits};
 use super::{Address, Mailbox, MessageBus, SendError};
 use crate::envelope::{Envelope, EventType};
@@ -35,17 +36,22 @@ pub struct InMemoryBus {
     names: OnceLock<HashMap<String, usize>>,
     send_timeout: Duration,
     dlq: Arc<DeadLetterQueue>,
+    mirror: Mirror,
     subscribers: RwLock<Vec<(Option<EventType>, mpsc::Sender<Envelope>)>>,
     has_subscribers: AtomicBool,
     counters: Arc<Counters>,
 }
 
-/// What outlives one bus: its dead-letter queue and its counters. A reload (`serve --watch`)
-/// builds a new bus for the new component table and hands it the old one's ledger, so no dead
-/// letter is lost and the figures keep counting.
+/// The broker's copy of the dead-letter queue, once a cluster set it (never, on one process).
+type Mirror = Arc<OnceLock<DlqMirror>>;
+
+/// What outlives one bus: its dead-letter queue (and its copy on the broker) and its counters. A
+/// reload (`serve --watch`) builds a new bus for the new component table and hands it the old
+/// one's ledger, so no dead letter is lost and the figures keep counting.
 #[derive(Clone)]
 pub(crate) struct BusLedger {
     dlq: Arc<DeadLetterQueue>,
+    mirror: Mirror,
     counters: Arc<Counters>,
 }
 
@@ -54,8 +60,19 @@ impl BusLedger {
     pub(crate) fn new(dlq: DlqLimits) -> BusLedger {
         BusLedger {
             dlq: Arc::new(DeadLetterQueue::new(dlq)),
+            mirror: Arc::default(),
             counters: Arc::new(Counters::default()),
         }
+    }
+
+    /// Keeps the dead letters on `broker` too (a node of a cluster), after loading the ones it
+    /// holds, so they survive restarts of this node; an error says why the broker cannot keep
+    /// them. Called once, at start.
+    pub(crate) async fn mirror_to(&self, broker: &woodwork_broker::Broker) -> Result<(), String> {
+        let mirror = DlqMirror::open(broker, &self.dlq).await?;
+        publish_dlq_gauges(&self.dlq);
+        let _ = self.mirror.set(mirror);
+        Ok(())
     }
 }
 
@@ -68,6 +85,7 @@ impl InMemoryBus {
             names: OnceLock::new(),
             send_timeout,
             dlq: ledger.dlq,
+            mirror: ledger.mirror,
             subscribers: RwLock::new(Vec::new()),
             has_subscribers: AtomicBool::new(false),
             counters: ledger.counters,
@@ -171,6 +189,7 @@ impl MessageBus for InMemoryBus {
         let bound = self.send_timeout;
         let counters = self.counters.clone();
         let dlq = self.dlq.clone();
+        let mirror = self.mirror.clone();
         actix_rt::spawn(async move {
             tokio::time::sleep(delay).await;
             match tokio::time::timeout(bound, cell.wait_slot()).await {
@@ -183,7 +202,8 @@ impl MessageBus for InMemoryBus {
                         cell.name(),
                         bound.as_millis()
                     );
-                    store(&dlq, &counters, env, DeadLetterReason::MailboxFull, message);
+                    let kept = (&*dlq, mirror.get());
+                    store(kept, &counters, env, DeadLetterReason::MailboxFull, message);
                     if let Some(r) = reply {
                         r.fail(RuntimeError::Overloaded {
                             retry_after: Duration::from_secs(1),
@@ -236,7 +256,13 @@ impl MessageBus for InMemoryBus {
         reason: DeadLetterReason,
         message: String,
     ) -> Option<String> {
-        store(&self.dlq, &self.counters, env, reason, message)
+        store(
+            (&self.dlq, self.mirror.get()),
+            &self.counters,
+            env,
+            reason,
+            message,
+        )
     }
 
     fn dead_letters(&self) -> Vec<DeadLetter> {
@@ -253,6 +279,9 @@ impl MessageBus for InMemoryBus {
 
     fn take_dead_letter(&self, id: &str) -> Option<DeadLetter> {
         let letter = self.dlq.take(id);
+        if let (Some(l), Some(m)) = (&letter, self.mirror.get()) {
+            m.delete(&l.id);
+        }
         publish_dlq_gauges(&self.dlq);
         letter
     }
@@ -291,10 +320,11 @@ impl MessageBus for InMemoryBus {
     }
 }
 
-/// Dead-letters `env` (counted, logged, gauges refreshed); the id, or None if it was over the
-/// byte bound on its own.
+/// Dead-letters `env` (counted, logged, gauges refreshed, and on the broker when `dlq` has a
+/// mirror: the kept letter put, the ones dropped for room deleted); the id, or None if it was
+/// over the byte bound on its own.
 fn store(
-    dlq: &DeadLetterQueue,
+    (dlq, mirror): (&DeadLetterQueue, Option<&DlqMirror>),
     counters: &Counters,
     env: Envelope,
     reason: DeadLetterReason,
@@ -313,6 +343,14 @@ fn store(
     );
     let message_id = env.message_id;
     let pushed = dlq.push(env, reason, message);
+    if let Some(m) = mirror {
+        for id in &pushed.evicted {
+            m.delete(id);
+        }
+        if let Some(letter) = pushed.id.as_deref().and_then(|id| dlq.get(id)) {
+            m.put(&letter);
+        }
+    }
     if pushed.id.is_none() {
         tracing::warn!(%message_id, "dead letter over the queue's byte bound on its own: not kept");
     } else if pushed.dropped > 0 {

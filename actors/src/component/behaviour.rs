@@ -90,10 +90,7 @@ impl Behaviour {
                         })?;
                 Behaviour::Tool(ToolBehaviour::new(backend))
             }
-            Kind::Memory => Behaviour::Memory(MemoryTool::new(
-                cell.name.clone(),
-                services.sessions.clone(),
-            )),
+            Kind::Memory => Behaviour::Memory(MemoryTool::new(cell, services)),
             Kind::Vm => Behaviour::Inactive {
                 what: format!("{} {}", spec.kind, spec.type_name),
             },

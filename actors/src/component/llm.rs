@@ -47,22 +47,22 @@ impl LlmBehaviour {
     pub fn handle(&mut self, env: &Envelope, cell: &Arc<ComponentCell>) -> Work {
         let model = self.model.clone();
         let input = env.text();
-        let mut messages = Vec::with_capacity(1);
-        if let Some(m) = &self.memory {
-            messages = self.services.sessions.recall(&env.session_id, &m.name);
-        }
-        messages.push(ChatMessage::new(Role::User, input.clone()));
         let knowledge = self.knowledge.clone();
-        let mut request = ChatRequest {
-            messages,
-            tools: Vec::new(),
-        };
         let stream_to = StreamTo::for_message(env, self.streaming, &self.services, &self.consoles);
         let parent = env.clone();
         let name = cell.name.clone();
         let memory = self.memory.clone();
         let services = self.services.clone();
         Work::Later(Box::pin(async move {
+            let mut messages = Vec::with_capacity(1);
+            if let Some(m) = &memory {
+                messages = services.memory().recall(&parent, m).await;
+            }
+            messages.push(ChatMessage::new(Role::User, input.clone()));
+            let mut request = ChatRequest {
+                messages,
+                tools: Vec::new(),
+            };
             if let Some(kb) = &knowledge {
                 if let Some(m) = retrieval::context_message(kb, &name, &input).await {
                     request.messages.insert(0, m);
@@ -71,10 +71,11 @@ impl LlmBehaviour {
             let resp = call_model(model, request, &parent, &name, stream_to.as_ref(), false)
                 .await
                 .map_err(Failure::Model)?;
-            if let Some(m) = memory {
+            if let Some(m) = &memory {
                 services
-                    .sessions
-                    .record(&parent.session_id, &m.name, m.limits, &input, &resp.text);
+                    .memory()
+                    .record(&parent, m, &input, &resp.text)
+                    .await;
             }
             Ok(Produced::new(
                 EventType::ComponentResponse,

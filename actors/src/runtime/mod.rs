@@ -227,9 +227,13 @@ impl Runtime {
     }
 
     /// Ends a session: a turn running in it is cancelled (its caller gets an error), its memory
-    /// is dropped, and a later input with the same id starts a new session. True if it existed.
+    /// is dropped (on the broker too, in a cluster: the session may have run on another node),
+    /// and a later input with the same id starts a new session. True if it existed here or held
+    /// memory on the broker.
     pub async fn end_session(&self, id: &str) -> bool {
-        let existed = self.services().sessions.remove(id);
+        let services = self.services();
+        let here = services.sessions.remove(id);
+        let existed = services.memory().forget(id).await || here;
         if existed {
             session_event(&self.bus(), EventType::SessionEnded, id);
             metrics::gauge!("woodwork_sessions_active").set(self.services().sessions.len() as f64);

@@ -9,6 +9,7 @@ use crate::component::{ComponentActor, ComponentCell};
 use crate::envelope::EventType;
 use crate::error::RuntimeError;
 use crate::hooks::{GlobalHooks, HookLimits, HookSet};
+use crate::memory_store::MemoryStore;
 use crate::router::Router;
 use crate::services::Services;
 use crate::session::{SessionManager, SessionTable};
@@ -200,6 +201,12 @@ impl Runtime {
             max_letters: opts.dlq_capacity,
             max_bytes: opts.dlq_max_bytes,
         });
+        if let Some(c) = &cluster {
+            ledger
+                .mirror_to(&c.broker)
+                .await
+                .map_err(RuntimeError::Start)?;
+        }
         let (services, root) = assemble(
             cells,
             sessions.clone(),
@@ -281,6 +288,7 @@ pub(super) fn assemble(
     let services = Arc::new(Services {
         router: Router::new(bus.clone(), cells.clone()),
         bus,
+        memory: MemoryStore::new(sessions.clone(), cluster.as_ref(), opts.session_ttl),
         sessions,
         root: Default::default(),
         opts: opts.clone(),

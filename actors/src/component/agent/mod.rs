@@ -194,7 +194,7 @@ async fn begin(
         messages.extend(retrieval::context_message(kb, &s.name, &text).await);
     }
     if let Some(m) = &s.memory {
-        messages.extend(s.services.sessions.recall(&parent.session_id, &m.name));
+        messages.extend(s.services.memory().recall(parent, m).await);
     }
     messages.push(ChatMessage::new(Role::User, text.clone()));
     (messages, 1, text)
@@ -272,7 +272,7 @@ async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produ
                 continue;
             }
             let answer = parsed.final_answer.unwrap_or(resp.text);
-            return Ok(finish(&s, &emitter, &parent, &input, answer, step));
+            return Ok(finish(&s, &emitter, &parent, &input, answer, step).await);
         }
         let mut said = ChatMessage::new(Role::Assistant, resp.text.clone());
         if native {
@@ -345,7 +345,7 @@ async fn run(s: Arc<Shared>, emitter: Emitter, parent: Envelope) -> Result<Produ
 }
 
 /// The final answer: announced with woodwork's fields, remembered when the agent has memory.
-fn finish(
+async fn finish(
     s: &Shared,
     emitter: &Emitter,
     parent: &Envelope,
@@ -358,9 +358,7 @@ fn finish(
         || json!({ "response": answer, "step": step }),
     );
     if let Some(m) = &s.memory {
-        s.services
-            .sessions
-            .record(&parent.session_id, &m.name, m.limits, input, &answer);
+        s.services.memory().record(parent, m, input, &answer).await;
     }
     let mut produced = Produced::new(EventType::AgentResponse, serde_json::Value::String(answer));
     produced.announce = false;

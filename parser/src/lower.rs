@@ -463,4 +463,3 @@ fn webhook_rules(
         }
     }
 }
-

@@ -69,12 +69,13 @@ pub(super) fn consume_component(
     consumers.spawn_local(async move {
         let queue_name = component_queue(&cell.name);
         let capacity = services.opts.mailbox_capacity.max(1);
-        // Each hop handled here reports back with its message id and, once its result is on its
-        // way, its delivery to acknowledge (None: unanswered, left pending to be handled again).
-        let (done_tx, mut done_rx) = mpsc::channel::<(String, Option<Delivery>)>(capacity);
         // Message ids in progress here: a copy handed out again while the first is still being
         // handled (claimed back after a long handling) is skipped, not handled twice.
-        let mut in_flight: HashSet<String> = HashSet::new();
+        let in_flight = Arc::new(InFlight::default());
+        // Each hop handled here reports back with its message id and, once its result is on its
+        // way, its delivery to acknowledge (None: unanswered, left pending to be handled again).
+        let (done_tx, done_rx) = mpsc::channel::<(String, Option<Delivery>)>(capacity);
+        let acker = acknowledge(&cluster, &queue_name, done_rx, in_flight.clone());
         let mut attempt = 0u32;
         'connect: loop {
             if cluster.stop.is_cancelled() {
@@ -101,37 +102,20 @@ pub(super) fn consume_component(
                 }
             };
             loop {
-                let draining = cluster.draining.is_cancelled();
-                if draining && in_flight.is_empty() {
+                if cluster.draining.is_cancelled() {
                     break 'connect;
                 }
-                // Acknowledge what finished (batched); wait for some when full or draining.
-                let mut finished = Vec::new();
-                while let Ok(d) = done_rx.try_recv() {
-                    finished.push(d);
-                }
-                if finished.is_empty() && (draining || in_flight.len() >= capacity) {
-                    tokio::select! {
-                        _ = cluster.stop.cancelled() => break 'connect,
-                        d = done_rx.recv() => finished.extend(d),
-                    }
-                }
-                let mut acks = Vec::with_capacity(finished.len());
-                for (msg_id, delivery) in finished {
-                    in_flight.remove(&msg_id);
-                    acks.extend(delivery);
-                }
-                if !acks.is_empty() {
-                    if let Err(e) = consumer.ack_all(&acks).await {
-                        tracing::debug!(error = %e, "acknowledging hops failed; they may be handled again");
-                    }
-                }
                 let room = capacity.saturating_sub(in_flight.len());
-                if room == 0 || draining {
+                if room == 0 {
+                    // Wait for a hop to be acknowledged (or the node to leave).
+                    tokio::select! {
+                        _ = cluster.draining.cancelled() => break 'connect,
+                        _ = in_flight.freed() => {}
+                    }
                     continue;
                 }
                 let pulled = tokio::select! {
-                    _ = cluster.draining.cancelled() => continue,
+                    _ = cluster.draining.cancelled() => break 'connect,
                     p = consumer.pull(room.min(64), Duration::from_millis(500)) => p,
                 };
                 let deliveries = match pulled {
@@ -145,7 +129,7 @@ pub(super) fn consume_component(
                 attempt = 0;
                 cluster.note_broker(true);
                 for d in deliveries {
-                    if !in_flight.insert(d.msg_id.clone()) {
+                    if !in_flight.insert(&d.msg_id) {
                         continue;
                     }
                     let work = match serde_json::from_slice::<Work>(&d.body) {
@@ -157,7 +141,7 @@ pub(super) fn consume_component(
                                 error = %e,
                                 "dropped a message this node cannot read (another version?)"
                             );
-                            let _ = done_tx.try_send((d.msg_id.clone(), Some(d)));
+                            let _ = done_tx.send((d.msg_id.clone(), Some(d))).await;
                             continue;
                         }
                     };
@@ -175,7 +159,84 @@ pub(super) fn consume_component(
                 }
             }
         }
+        // Leaving: what was taken finishes and is acknowledged (the acknowledger ends once the
+        // last hop in progress reported), bounded by the node's leave.
+        drop(done_tx);
+        let _ = acker.await;
     });
+}
+
+/// The message ids of the hops in progress on one component queue.
+#[derive(Default)]
+struct InFlight {
+    ids: Mutex<HashSet<String>>,
+    freed: tokio::sync::Notify,
+}
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.ids.lock().len()
+    }
+
+    /// False when `id` is already in progress.
+    fn insert(&self, id: &str) -> bool {
+        self.ids.lock().insert(id.to_string())
+    }
+
+    fn remove(&self, id: &str) {
+        self.ids.lock().remove(id);
+        self.freed.notify_one();
+    }
+
+    async fn freed(&self) {
+        self.freed.notified().await
+    }
+}
+
+/// Acknowledges each handled hop as soon as its result is on its way back (several at once when
+/// they finish together), on a consumer of its own so acknowledging never waits for a pull: a
+/// node killed right after answering leaves nothing answered to be handled again.
+fn acknowledge(
+    cluster: &Arc<Cluster>,
+    queue_name: &str,
+    mut done: mpsc::Receiver<(String, Option<Delivery>)>,
+    in_flight: Arc<InFlight>,
+) -> tokio::task::JoinHandle<()> {
+    let cluster = cluster.clone();
+    let queue_name = queue_name.to_string();
+    tokio::task::spawn_local(async move {
+        let mut acker: Option<Box<dyn woodwork_broker::Consumer>> = None;
+        let mut batch = Vec::new();
+        while done.recv_many(&mut batch, 256).await > 0 {
+            let mut deliveries = Vec::with_capacity(batch.len());
+            let mut ids = Vec::with_capacity(batch.len());
+            for (id, d) in batch.drain(..) {
+                ids.push(id);
+                deliveries.extend(d);
+            }
+            if !deliveries.is_empty() {
+                if acker.is_none() {
+                    acker = match cluster.queue(&queue_name).await {
+                        Ok(q) => q.consumer(&cluster.spec.node).await.ok(),
+                        Err(_) => None,
+                    };
+                }
+                let acked = match acker.as_mut() {
+                    Some(a) => a.ack_all(&deliveries).await,
+                    None => Err(woodwork_broker::BrokerError::Invalid(
+                        "no connection to acknowledge on".into(),
+                    )),
+                };
+                if let Err(e) = acked {
+                    acker = None;
+                    tracing::debug!(error = %e, "acknowledging hops failed; they may be handled again");
+                }
+            }
+            for id in ids {
+                in_flight.remove(&id);
+            }
+        }
+    })
 }
 
 /// Hands one hop to the local component and sends its result back; true once the result is on

@@ -172,9 +172,9 @@ out = output console {{}}
         "{}",
         agents.logs()
     );
-    // A turn in another session moves both nodes' queue consumers on, so they acknowledge the
-    // hops of the conversation's turns on the broker before the kill (an unacknowledged hop is
-    // handled again when its node restarts: the cluster delivers at least once).
+    // A hop is acknowledged just after its result is sent back, so a kill in between would
+    // have it handled again on restart (at least once, by design). One more turn, in another
+    // session, makes sure the conversation's hops were acknowledged before the kill.
     turn(&entry, "unrelated", "other").await;
 
     // Both nodes die (SIGKILL) and come back under the same names: nothing is left in any

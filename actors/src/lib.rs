@@ -8,6 +8,7 @@
 
 pub(crate) mod breaker;
 pub(crate) mod bus;
+pub mod cluster;
 pub(crate) mod component;
 pub mod envelope;
 pub mod error;
@@ -24,6 +25,7 @@ pub(crate) mod supervisor;
 pub(crate) mod types;
 
 pub use bus::{Address, DeadLetterPage, MessageBus};
+pub use cluster::{ClusterSpec, ClusterView, NodeView};
 pub use component::actor::{admit, Refused};
 pub use component::console;
 pub use component::ComponentCell;

@@ -24,6 +24,8 @@ pub(crate) struct Services {
     /// tracker for every generation: shutdown waits for it, bounded, so it is not dropped with
     /// the process.
     pub(crate) background: tokio_util::task::TaskTracker,
+    /// This node's membership of a cluster (`serve --bus`); None: one process, everything local.
+    pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Tunables of one runtime.
@@ -51,6 +53,8 @@ pub struct RuntimeOptions {
     pub shutdown_timeout: Duration,
     /// For requests that give none.
     pub default_deadline: Duration,
+    /// Join a cluster through a broker (DESIGN.md §7); None: the in-memory bus, one process.
+    pub cluster: Option<crate::cluster::ClusterSpec>,
 }
 
 impl Default for RuntimeOptions {
@@ -66,6 +70,7 @@ impl Default for RuntimeOptions {
             dlq_max_bytes: 64 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(5),
             default_deadline: Duration::from_secs(120),
+            cluster: None,
         }
     }
 }

@@ -35,7 +35,7 @@ impl InputRequest {
 }
 
 /// One terminal output of a pipeline.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ComponentOutput {
     pub component: String,
     pub output: serde_json::Value,
@@ -162,6 +162,12 @@ pub struct ComponentStatus {
     /// pass-through hops are not timed).
     pub latency_ms: Option<f64>,
     pub last_failure: Option<String>,
+    /// In a cluster: the live nodes hosting it (absent on one process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<String>>,
+    /// In a cluster: whether this node hosts it (its figures are this node's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<bool>,
 }
 
 /// Overall health.
@@ -190,6 +196,9 @@ pub struct HealthReport {
     pub uptime_s: u64,
     /// Which config is serving (`serve --watch` applies edits without a restart).
     pub config: ConfigVersion,
+    /// In a cluster: the broker, this node and every live node (absent on one process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterView>,
 }
 
 /// The config being served: `generation` 1 is the one the server started with, each applied

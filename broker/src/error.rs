@@ -24,21 +24,9 @@ impl BrokerError {
 }
 
 impl From<redis::RedisError> for BrokerError {
+    /// Transient failures (the connection, a timeout, a server still loading its data after a
+    /// restart) are `Unavailable`; the rest is `Refused`.
     fn from(e: redis::RedisError) -> Self {
-        if e.is_io_error()
-            || e.is_connection_dropped()
-            || e.is_connection_refusal()
-            || e.is_timeout()
-        {
-            BrokerError::Unavailable {
-                url: "redis".into(),
-                cause: e.to_string(),
-            }
-        } else {
-            BrokerError::Refused {
-                what: "a Redis command".into(),
-                cause: e.to_string(),
-            }
-        }
+        crate::redis_link::classify("redis", e)
     }
 }

@@ -15,6 +15,7 @@ mod error;
 pub mod jetstream;
 mod kv;
 mod queue;
+mod redis_link;
 pub mod redis_streams;
 pub mod registry;
 mod url;
@@ -46,6 +47,17 @@ impl Broker {
             }
             BrokerKind::Nats => Broker::Nats(jetstream::NatsBroker::connect(&parsed, ns).await?),
         })
+    }
+
+    /// One cheap round trip to the broker, bounded by about a second, for health checks
+    /// (`/readyz`): `Err(Unavailable)` while the broker is away. Connections come back by
+    /// themselves (this call also tries one at once), so a later ping succeeds once the broker
+    /// is back.
+    pub async fn ping(&self) -> Result<(), BrokerError> {
+        match self {
+            Broker::Redis(b) => b.ping().await,
+            Broker::Nats(b) => b.ping().await,
+        }
     }
 
     /// The queue `name` (created on first use), shared by every consumer that opens it.

@@ -241,6 +241,33 @@ both!(
     }
 );
 
+both!(
+    a_queue_removed_under_its_consumer_is_made_again,
+    |b: Broker| async move {
+        let q = b.queue("vanish", fast()).await.unwrap();
+        let mut c = q.consumer("n").await.unwrap();
+        assert!(q.push("a", Bytes::from("a")).await.unwrap());
+        let got = pull_all(&mut c, 1).await;
+        c.ack_all(&got).await.unwrap();
+        // Everything of the namespace removed under the open queue and consumer, as a broker
+        // restarted without its data leaves it: the same handles go on.
+        b.purge_namespace().await.expect("purge");
+        let none = c
+            .pull(5, Duration::from_millis(200))
+            .await
+            .expect("a pull after the queue vanished makes it again");
+        assert!(none.is_empty(), "{none:?}");
+        assert!(q
+            .push("b", Bytes::from("b"))
+            .await
+            .expect("a push after the queue vanished"));
+        let got = pull_all(&mut c, 1).await;
+        let ids: Vec<_> = got.iter().map(|d| d.msg_id.as_str()).collect();
+        assert_eq!(ids, ["b"]);
+        c.ack_all(&got).await.unwrap();
+    }
+);
+
 both!(the_queue_is_bounded, |b: Broker| async move {
     let q = b
         .queue(

@@ -101,14 +101,14 @@ pub fn summary_text(config: &Config, file: &str, warnings: usize) -> String {
     out
 }
 
-/// `, message bus redis (not used yet: …)` for a deployment naming a broker.
+/// `, message bus redis (serve joins it: …)` for a deployment naming a broker.
 fn bus_text(d: &crate::spec::Deployment) -> String {
     match &d.message_bus {
         None => String::new(),
         Some(b) => match b.kind {
             Some(crate::spec::BusKind::Memory) => ", message bus memory".into(),
             kind => format!(
-                ", message bus {} (not used yet: serve runs on the in-memory bus)",
+                ", message bus {} (serve joins it unless --bus says otherwise)",
                 kind.map_or("from an unread variable", |k| k.as_str())
             ),
         },

@@ -173,23 +173,6 @@ impl SystemLowerer<'_, '_> {
             }
         }
         let span = self.idx.span(decl.range);
-        if let Some(bus) = message_bus
-            .as_ref()
-            .filter(|b| b.kind != Some(BusKind::Memory))
-        {
-            let what = bus.kind.map_or("a", BusKind::as_str);
-            self.diags.push(
-                Diagnostic::warning(
-                    "not-acted-on",
-                    self.idx.span(decl.name.range),
-                    format!(
-                        "`deployment` names {what} message bus, which this runtime does not use yet: `serve` runs every component in one process on the in-memory bus"
-                    ),
-                )
-                .primary("broker not used")
-                .help("keep it for a later version (or for `export`), or remove `message_bus` to run on the in-memory bus without this warning"),
-            );
-        }
         sys.deployment = Some(Deployment {
             target,
             message_bus,

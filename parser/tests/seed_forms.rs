@@ -272,18 +272,11 @@ m = llm mock {}
     assert!(d.external_bus().is_some());
     let summary = summary::summary_text(c, "main.ww", 1);
     assert!(
-        summary.contains("deployment: local, message bus redis (not used yet"),
+        summary.contains("deployment: local, message bus redis (serve joins it"),
         "{summary}"
     );
-    // Never silently ignored: a warning says serve does not use it yet.
-    let w: Vec<&Diagnostic> = r
-        .diagnostics
-        .iter()
-        .filter(|d| d.code == "not-acted-on")
-        .collect();
-    assert_eq!(w.len(), 1, "{}", r.render_text());
-    assert!(w[0].message.contains("redis"));
-    assert!(w[0].message.contains("in-memory"));
+    // `serve` acts on it (joins the broker), so there is nothing to warn about.
+    assert!(!codes(&r).contains(&"not-acted-on"), "{}", r.render_text());
     // The URL (it holds a password) never shows in text, JSON or Debug.
     assert!(!r.render_text().contains("hunter2"));
     assert!(!r.to_json().to_string().contains("hunter2"));
@@ -302,7 +295,7 @@ fn message_bus_urls_name_their_broker() {
     let d = ok(&nats).deployment.clone().unwrap();
     assert_eq!(d.target, DeploymentTarget::Server);
     assert_eq!(d.message_bus.unwrap().kind, Some(BusKind::Nats));
-    assert!(codes(&nats).contains(&"not-acted-on"));
+    assert!(!codes(&nats).contains(&"not-acted-on"));
 
     let rediss = no_env("deployment = docker { message_bus = \"rediss://r:6380\" }\n");
     assert_eq!(
@@ -316,7 +309,7 @@ fn message_bus_urls_name_their_broker() {
         Some(BusKind::Redis)
     );
 
-    // The in-memory bus is what serve uses: nothing to warn about.
+    // The in-memory bus: nothing to warn about either.
     for src in [
         "deployment = local { message_bus = memory {} }\n",
         "deployment = local { message_bus = \"memory://\" }\n",

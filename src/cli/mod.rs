@@ -6,6 +6,7 @@ pub mod export;
 pub mod fmt;
 pub mod graph;
 pub mod output;
+pub mod placement;
 pub mod run;
 pub mod serve;
 pub mod watch;

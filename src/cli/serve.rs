@@ -99,6 +99,25 @@ pub struct ServeArgs {
     /// config keeps serving.
     #[arg(long)]
     pub watch: bool,
+    /// Join a cluster through this broker (`redis://host:6379[/db]`, `nats://host:4222`;
+    /// `memory`: one process, the default). The file's `deployment = local { message_bus = … }`
+    /// names it when this is not given.
+    #[arg(long, env = "WOODWORK_BUS", hide_env_values = true, value_name = "URL")]
+    pub bus: Option<String>,
+    /// Keeps several systems apart on one broker (default: the file's name).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// This process's name in the cluster (default: host name + pid). A node restarted under the
+    /// same name first finishes the work it held.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// The components this node hosts, comma-separated (default: all). Several nodes may host the
+    /// same component: its work is shared.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub components: Option<Vec<String>>,
+    /// Host the components of the file's `NAME = vm server { components: [...] }`.
+    #[arg(long, value_name = "NAME")]
+    pub vm: Option<String>,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -271,9 +290,25 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let placement = super::placement::PlacementArgs {
+        bus: args.bus.clone(),
+        namespace: args.namespace.clone(),
+        node: args.node.clone(),
+        components: args.components.clone(),
+        vm: args.vm.clone(),
+        watch: args.watch,
+    };
+    let mut runtime = runtime_options(&args);
+    runtime.cluster = match super::placement::cluster_spec(&placement, &config, &args.file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let request_timeout = Duration::from_secs(args.request_timeout.max(1));
     let opts = ServeOptions {
-        runtime: runtime_options(&args),
+        runtime,
         host: args.host,
         port: args.port,
         limits: Limits {

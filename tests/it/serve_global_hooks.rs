@@ -115,7 +115,7 @@ fn has_event(e: &Value, wanted: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_named_broker_is_checked_and_its_disuse_said_by_check_and_serve() {
+async fn a_named_broker_is_checked_and_joined_by_serve() {
     let dir = folder(
         "broker",
         &[(
@@ -141,8 +141,9 @@ in = input command_line { to: model }
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("not-acted-on"), "{text}");
-    assert!(text.contains("in-memory bus"), "{text}");
+    // `serve` joins that broker: nothing is left unused, so nothing to warn about.
+    assert!(!text.contains("not-acted-on"), "{text}");
+    assert!(text.contains("message bus redis (serve joins it"), "{text}");
     assert!(
         !text.contains("pw-7c1e"),
         "the URL's password leaked: {text}"
@@ -168,13 +169,21 @@ in = input command_line { to: model }
         "deployment = local { message_bus = \"nats://127.0.0.1:4222\" }\nmodel = llm mock {}\nin = input command_line { to: model }\n",
     )
     .unwrap();
-    let server = Server::start(&ww, &[]);
-    server
-        .wait_for_log(&["does not use yet", "in-memory bus"])
-        .await;
-    // And it serves on the in-memory bus all the same.
+    // `serve` joins the broker the file names (a fresh namespace keeps runs apart); this node
+    // hosts every component, and `/health` shows the cluster.
+    let ns = format!("t-file-bus-{}", std::process::id());
+    let server = Server::start(&ww, &["--namespace", &ns, "--node", "solo"]);
+    server.wait_for_log(&["joined the cluster"]).await;
     let res = server.post_json("/in/input", &json!({"input": "hi"})).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["output"], "echo: hi", "{body}");
+    let health: Value = server.get("/health").await.json().await.unwrap();
+    assert_eq!(health["cluster"]["bus"], "nats", "{health}");
+    assert_eq!(health["cluster"]["namespace"], ns.as_str(), "{health}");
+    assert_eq!(health["cluster"]["nodes"][0]["node"], "solo", "{health}");
+    // `--bus memory` keeps such a file in one process.
+    let memory = Server::start(&ww, &["--bus", "memory"]);
+    let health: Value = memory.get("/health").await.json().await.unwrap();
+    assert!(health.get("cluster").is_none(), "{health}");
 }

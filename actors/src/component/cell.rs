@@ -294,6 +294,8 @@ impl ComponentCell {
             failed: self.failed.load(Ordering::Relaxed),
             latency_ms: self.metrics.latency.average_ms(),
             last_failure: self.backend_down().or_else(|| self.last_failure()),
+            nodes: None,
+            local: None,
         }
     }
 }

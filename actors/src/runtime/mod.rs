@@ -9,6 +9,7 @@ mod startup;
 pub use crate::services::RuntimeOptions;
 pub use reload::{file_hash, named_files, ReloadReport};
 pub use request::EventStream;
+pub(crate) use request::EVENT_STREAM_CAPACITY;
 
 use crate::bus::MessageBus;
 use crate::envelope::{now_unix, Envelope, EventType};
@@ -72,6 +73,29 @@ fn session_event(bus: &Arc<dyn MessageBus>, event: EventType, id: &str) {
         bus.publish(&env);
     }
 }
+/// A component another node hosts: ready while a live node hosts it, else unavailable.
+fn remote_state(cluster: &crate::cluster::Cluster, name: &str) -> ComponentState {
+    if cluster.reachable() && cluster.view.hosted_anywhere(name) {
+        ComponentState::Ready
+    } else {
+        ComponentState::Unavailable
+    }
+}
+
+/// A component's status with, in a cluster, where it runs (figures are this node's).
+fn placed_status(services: &Services, cell: &crate::component::ComponentCell) -> ComponentStatus {
+    let mut status = cell.status();
+    if let Some(c) = &services.cluster {
+        let local = c.hosts(&cell.name);
+        if !local {
+            status.state = remote_state(c, &cell.name);
+        }
+        status.nodes = Some(c.view.nodes_hosting(&cell.name));
+        status.local = Some(local);
+    }
+    status
+}
+
 impl Runtime {
     /// The generation serving now; a caller that needs one consistent component table (a turn)
     /// holds on to it.
@@ -108,8 +132,13 @@ impl Runtime {
         let mut components = BTreeMap::new();
         let mut status = HealthStatus::Healthy;
         let running = self.inner.accepting.load(Ordering::Acquire);
+        let services = self.services();
+        let cluster = services.cluster.as_ref();
         for cell in self.router().cells().iter() {
-            let state = cell.reported_state();
+            let state = match cluster {
+                Some(c) if !c.hosts(&cell.name) => remote_state(c, &cell.name),
+                _ => cell.reported_state(),
+            };
             let breaker = cell.breaker_state();
             if state == ComponentState::Failed || (running && state == ComponentState::Terminated) {
                 status = HealthStatus::Unhealthy;
@@ -138,16 +167,40 @@ impl Runtime {
                 let (generation, hash) = self.config_version();
                 ConfigVersion { generation, hash }
             },
+            cluster: cluster.map(|c| c.cluster_view()),
         }
     }
 
     /// Every component, in start order.
     pub fn components(&self) -> Vec<ComponentStatus> {
-        self.router().cells().iter().map(|c| c.status()).collect()
+        let services = self.services();
+        services
+            .router
+            .cells()
+            .iter()
+            .map(|c| placed_status(&services, c))
+            .collect()
     }
 
     pub fn component(&self, name: &str) -> Option<ComponentStatus> {
-        self.router().lookup(name).map(|c| c.status())
+        let services = self.services();
+        services
+            .router
+            .lookup(name)
+            .map(|c| placed_status(&services, c))
+    }
+
+    /// The cluster as this node sees it (None on one process).
+    pub fn cluster(&self) -> Option<crate::cluster::ClusterView> {
+        self.services().cluster.as_ref().map(|c| c.cluster_view())
+    }
+
+    /// Whether this node can take work: false while its broker does not answer (`/readyz`).
+    pub fn ready(&self) -> bool {
+        self.services()
+            .cluster
+            .as_ref()
+            .is_none_or(|c| c.reachable())
     }
 
     pub fn session(&self, id: &str) -> Option<SessionInfo> {

@@ -365,6 +365,8 @@ impl Runtime {
             old.services.background.clone(),
             &opts,
             config.base_dir(),
+            // `serve --watch` is refused with `--bus`: a cluster's nodes would disagree.
+            None,
         );
         let (services, root) = match assembled {
             Ok(x) => x,

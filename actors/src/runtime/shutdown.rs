@@ -43,6 +43,11 @@ impl Runtime {
                 "shutdown: deliveries still running after {bound:?}; stopping anyway"
             );
         }
+        // In a cluster: stop taking work from the broker, let handled hops send their results,
+        // leave the registry at once.
+        if let Some(c) = &generation.services.cluster {
+            c.leave(bound).await;
+        }
         let _ = generation
             .root
             .send(ShutdownChildren {

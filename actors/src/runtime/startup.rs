@@ -91,6 +91,7 @@ pub(super) fn build_cell(
 fn build_cells(
     config: &Config,
     opts: &RuntimeOptions,
+    cluster: Option<&Arc<crate::cluster::Cluster>>,
 ) -> Result<Vec<Arc<ComponentCell>>, RuntimeError> {
     let order = start_order(config);
     let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
@@ -98,13 +99,19 @@ fn build_cells(
     let mut cells = Vec::with_capacity(order.len());
     for (i, name) in order.iter().enumerate() {
         let (routes, names) = routes_of(config, name, &index)?;
-        cells.push(Arc::new(build_cell(
-            config,
-            name,
-            (i, routes, names),
-            opts,
-            &mut workers,
-        )?));
+        let mut cell = build_cell(config, name, (i, routes, names), opts, &mut workers)?;
+        // A model another node hosts is called there (its agents here use this stand-in).
+        if let (Some(c), Some(real)) = (cluster, &cell.model) {
+            if !c.hosts(name) {
+                let remote = crate::cluster::RemoteChatModel::new(
+                    c.clone(),
+                    cell.name.clone(),
+                    real.describe(),
+                );
+                cell.model = Some(Arc::new(remote));
+            }
+        }
+        cells.push(Arc::new(cell));
     }
     Ok(cells)
 }
@@ -146,16 +153,36 @@ impl Runtime {
                     .into(),
             ));
         }
-        if let Some(bus) = config.deployment.as_ref().and_then(|d| d.external_bus()) {
+        let cluster = match &opts.cluster {
+            Some(spec) => {
+                let names: Vec<String> =
+                    start_order(&config).iter().map(|n| n.to_string()).collect();
+                Some(
+                    crate::cluster::Cluster::connect(spec.clone(), &names)
+                        .await
+                        .map_err(RuntimeError::Start)?,
+                )
+            }
+            None => None,
+        };
+        let hosted = |name: &str| cluster.as_ref().is_none_or(|c| c.hosts(name));
+        if let (None, Some(bus)) = (
+            &cluster,
+            config.deployment.as_ref().and_then(|d| d.external_bus()),
+        ) {
             tracing::warn!(
                 bus = bus.kind.map_or("from an unread variable", |k| k.as_str()),
-                "the file's `deployment` names a message bus this runtime does not use yet; every component runs in this process on the in-memory bus"
+                "the file's `deployment` names a message bus, but this server was started without it (`--bus memory`): every component runs in this process on the in-memory bus"
             );
         }
-        let cells: Arc<[Arc<ComponentCell>]> = build_cells(&config, &opts)?.into();
-        start_backends(&cells).await?;
+        let cells: Arc<[Arc<ComponentCell>]> =
+            build_cells(&config, &opts, cluster.as_ref())?.into();
+        // Only what this node hosts starts its tools and hook workers; the rest runs elsewhere.
+        let local: Vec<Arc<ComponentCell>> =
+            cells.iter().filter(|c| hosted(&c.name)).cloned().collect();
+        start_backends(&local).await?;
         // Python hook workers start now, so a missing function fails the start, not the first call.
-        for cell in cells.iter() {
+        for cell in local.iter() {
             cell.hooks
                 .check(&cell.name)
                 .await
@@ -180,7 +207,12 @@ impl Runtime {
             TaskTracker::new(),
             &opts,
             config.base_dir(),
+            cluster.clone(),
         )?;
+        if let Some(c) = &cluster {
+            c.join().await.map_err(RuntimeError::Start)?;
+            c.start(&services);
+        }
         // Subscribed before the arbiter runs the new actors, so the first state changes are seen.
         if let Some(g) = global_hooks {
             g.start(&services.bus);
@@ -227,12 +259,22 @@ pub(super) fn assemble(
     background: TaskTracker,
     opts: &RuntimeOptions,
     base_dir: std::path::PathBuf,
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 ) -> Result<(Arc<Services>, actix::Addr<RootSupervisor>), RuntimeError> {
     let memory_bus = Arc::new(InMemoryBus::with_ledger(opts.send_timeout, ledger));
+    // A component another node hosts is reached through its queue on the broker.
     memory_bus.attach(
         cells
             .iter()
-            .map(|c| c.clone() as Arc<dyn crate::bus::Mailbox>)
+            .map(|c| match &cluster {
+                Some(cl) if !cl.hosts(&c.name) => Arc::new(crate::cluster::RemoteMailbox::new(
+                    c.name.clone(),
+                    cl.clone(),
+                    opts.mailbox_capacity.max(1),
+                ))
+                    as Arc<dyn crate::bus::Mailbox>,
+                _ => c.clone() as Arc<dyn crate::bus::Mailbox>,
+            })
             .collect(),
     );
     let bus: Arc<dyn MessageBus> = memory_bus;
@@ -244,6 +286,7 @@ pub(super) fn assemble(
         opts: opts.clone(),
         base_dir,
         background,
+        cluster,
     });
     let mut behaviours = Vec::with_capacity(cells.len());
     for cell in cells.iter() {

@@ -2,8 +2,8 @@
 //! `deployment = local|server|docker { message_bus … }` block and a component's
 //! `deployment = { mode, scaling, resources }` and `metrics = { … }` maps.
 //!
-//! `check` validates and types them; `serve` does not act on them yet (it says so for a named
-//! broker), and `export` reads the per-component ones for replicas and resources.
+//! `check` validates and types them; `serve` joins the broker a `message_bus` names (unless
+//! `--bus` says otherwise), and `export` reads the per-component ones for replicas and resources.
 
 use crate::model::{Secret, Span, UnresolvedEnv, Value};
 use serde::Serialize;
@@ -56,8 +56,8 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// The broker named, when it is not the in-memory bus: what `serve` cannot use yet and must
-    /// say so about.
+    /// The broker named, when it is not the in-memory bus: the cluster `serve` joins when
+    /// `--bus` names none (DESIGN.md §7).
     pub fn external_bus(&self) -> Option<&MessageBusSpec> {
         self.message_bus
             .as_ref()

@@ -38,6 +38,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", "1"))
             .json(json!({"status": "draining"}))
+    } else if !state.runtime.ready() {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "1"))
+            .json(json!({"status": "broker_unreachable"}))
     } else {
         HttpResponse::Ok().json(json!({"status": "ready"}))
     }

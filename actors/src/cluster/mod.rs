@@ -1,0 +1,212 @@
+//! Several processes, one system (DESIGN.md §7): components spread over nodes joined by a broker
+//! (Redis Streams or NATS JetStream, through `woodwork-broker`). Each node runs the whole runtime
+//! (every node serves the whole HTTP API) but hosts only its placed components: a message for a
+//! component hosted elsewhere goes into that component's queue on the broker ([`remote`]), the
+//! nodes hosting it consume the queue and hand the message to their local actor ([`inbound`]), and
+//! results, events and stream chunks come back on the sending node's own queue ([`pending`]).
+//! Which node hosts what, and which are alive, is the registry's ([`view`]).
+
+mod inbound;
+mod model;
+mod pending;
+mod remote;
+mod spec;
+mod view;
+mod wire;
+
+pub(crate) use model::RemoteChatModel;
+pub(crate) use remote::RemoteMailbox;
+pub use spec::{default_node_name, sanitize, ClusterSpec};
+pub use view::{ClusterView, NodeView};
+
+use crate::services::Services;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use woodwork_broker::{Broker, QueueConfig, WorkQueue};
+
+/// How long a message may stay unacknowledged with a consumer before another node takes it over
+/// (its node is presumed dead). Longer than a typical turn; a node restarting under the same name
+/// takes its own back at once.
+const CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// Deliveries after which a hop goes to the broker's dead-letter stream instead.
+const MAX_DELIVERIES: u32 = 5;
+/// Entries a queue keeps when nobody consumes (older ones trimmed).
+const MAX_QUEUE_LEN: u64 = 100_000;
+
+/// One node's membership of a cluster: its broker, what it hosts, the table of hops it waits on
+/// and the proxies of hops it handles for others.
+pub(crate) struct Cluster {
+    pub(crate) spec: ClusterSpec,
+    pub(crate) broker: Broker,
+    /// Names of the components this node hosts.
+    hosted: HashSet<String>,
+    /// Queues by name (component queues `c-…`, node queues `n-…`), opened once.
+    queues: Mutex<HashMap<String, Arc<dyn WorkQueue>>>,
+    pub(crate) pending: pending::Pending,
+    proxies: inbound::Proxies,
+    /// Model calls this node's agents sent to models hosted elsewhere.
+    models: model::ModelCalls,
+    pub(crate) view: view::Membership,
+    /// False while the broker does not answer (readiness).
+    reachable: AtomicBool,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) stop: CancellationToken,
+}
+
+fn queue_config() -> QueueConfig {
+    QueueConfig {
+        max_len: MAX_QUEUE_LEN,
+        max_deliveries: MAX_DELIVERIES,
+        claim_idle: CLAIM_IDLE,
+        ..QueueConfig::default()
+    }
+}
+
+/// The queue of component `name`.
+fn component_queue(name: &str) -> String {
+    format!("c-{name}")
+}
+
+/// The queue of node `node`: results and events of the hops it sent, cancellations of the hops
+/// it handles.
+fn node_queue(node: &str) -> String {
+    format!("n-{node}")
+}
+
+impl Cluster {
+    /// Connects to the broker and checks the placement against the config's components.
+    pub(crate) async fn connect(
+        spec: ClusterSpec,
+        components: &[String],
+    ) -> Result<Arc<Cluster>, String> {
+        let hosted = spec.hosted(components)?;
+        let broker = tokio::time::timeout(
+            Duration::from_secs(10),
+            Broker::connect(&spec.url, &spec.namespace),
+        )
+        .await
+        .map_err(|_| {
+            format!(
+                "the broker at {} did not answer within 10 s; start it or fix --bus",
+                spec.shown_url()
+            )
+        })?
+        .map_err(|e| format!("cannot use the broker at {}: {e}", spec.shown_url()))?;
+        let view = view::Membership::new(&broker, &spec).await?;
+        let cluster = Arc::new(Cluster {
+            spec,
+            broker,
+            hosted,
+            queues: Mutex::new(HashMap::new()),
+            pending: pending::Pending::default(),
+            proxies: inbound::Proxies::default(),
+            models: model::ModelCalls::default(),
+            view,
+            reachable: AtomicBool::new(true),
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+        });
+        // Open every queue this node pushes to or consumes now, so a broker refusing one fails
+        // the start with its own message.
+        for name in components {
+            cluster
+                .queue(&component_queue(name))
+                .await
+                .map_err(|e| format!("cannot open the queue of `{name}`: {e}"))?;
+        }
+        cluster
+            .queue(&node_queue(&cluster.spec.node))
+            .await
+            .map_err(|e| format!("cannot open this node's queue: {e}"))?;
+        Ok(cluster)
+    }
+
+    /// Whether this node runs component `name` itself.
+    pub(crate) fn hosts(&self, name: &str) -> bool {
+        self.hosted.contains(name)
+    }
+
+    /// The hosted components, sorted (registry record, logs).
+    pub(crate) fn hosted_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.hosted.iter().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Queue `name`, opened on first use and kept.
+    async fn queue(&self, name: &str) -> Result<Arc<dyn WorkQueue>, woodwork_broker::BrokerError> {
+        if let Some(q) = self.queues.lock().get(name) {
+            return Ok(q.clone());
+        }
+        let q = self.broker.queue(name, queue_config()).await?;
+        Ok(self
+            .queues
+            .lock()
+            .entry(name.to_string())
+            .or_insert(q)
+            .clone())
+    }
+
+    /// Pushes `msg` to node `node`'s queue (results, events, cancellations).
+    pub(crate) async fn push_node(
+        &self,
+        node: &str,
+        msg: &wire::NodeMsg,
+    ) -> Result<(), woodwork_broker::BrokerError> {
+        let body = serde_json::to_vec(msg)
+            .map_err(|e| woodwork_broker::BrokerError::Invalid(e.to_string()))?;
+        let id = crate::envelope::MessageId::next().to_string();
+        let q = self.queue(&node_queue(node)).await?;
+        let pushed = q.push(&id, body.into()).await;
+        self.note_broker(pushed.is_ok());
+        pushed.map(|_| ())
+    }
+
+    /// Records whether the broker answered, for readiness.
+    pub(crate) fn note_broker(&self, ok: bool) {
+        let was = self.reachable.swap(ok, Ordering::AcqRel);
+        if was && !ok {
+            tracing::warn!(bus = %self.spec.shown_url(), "the broker stopped answering; retrying with backoff");
+        } else if !was && ok {
+            tracing::info!(bus = %self.spec.shown_url(), "the broker answers again");
+        }
+    }
+
+    /// Whether the broker answered last time it was asked (`/readyz`).
+    pub fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Acquire)
+    }
+
+    /// Starts consuming this node's queues, the registry heartbeat and the pending-table sweep.
+    pub(crate) fn start(self: &Arc<Self>, services: &Arc<Services>) {
+        for cell in services.router.cells().iter() {
+            if self.hosts(&cell.name) {
+                inbound::consume_component(self, services, cell.clone());
+            }
+        }
+        pending::consume_node_queue(self);
+        pending::sweep(self);
+        view::run(self, services);
+        tracing::info!(
+            node = %self.spec.node,
+            namespace = %self.spec.namespace,
+            bus = %self.spec.shown_url(),
+            hosts = %self.hosted_names().join(","),
+            "joined the cluster"
+        );
+    }
+
+    /// Leaves the cluster: stops pulling new work, lets hops in progress finish (bounded by
+    /// `within`) and removes this node's registry record.
+    pub(crate) async fn leave(&self, within: Duration) {
+        self.stop.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(within, self.tasks.wait()).await;
+        self.view.leave(&self.spec.node).await;
+    }
+}

@@ -1,0 +1,129 @@
+//! A component hosted by another node, as this node's bus sees it: a mailbox whose delivery is a
+//! push onto the component's queue on the broker. Bounded like a local mailbox (a slot per push in
+//! progress), refused like an open breaker when no live node hosts the component.
+
+use super::wire::{Hop, ReplyKind, ReplyRoute, Work};
+use super::{component_queue, Cluster};
+use crate::bus::slots::{Slot, Slots};
+use crate::bus::{Mailbox, MessageBus};
+use crate::envelope::Envelope;
+use crate::error::RuntimeError;
+use crate::reply::ReplyTo;
+use futures_util::future::BoxFuture;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The queue of a component this node does not host.
+pub(crate) struct RemoteMailbox {
+    name: Arc<str>,
+    cluster: Arc<Cluster>,
+    slots: Arc<Slots>,
+    pushed: AtomicU64,
+}
+
+impl RemoteMailbox {
+    pub(crate) fn new(name: Arc<str>, cluster: Arc<Cluster>, capacity: usize) -> RemoteMailbox {
+        RemoteMailbox {
+            name,
+            cluster,
+            slots: Slots::new(capacity),
+            pushed: AtomicU64::new(0),
+        }
+    }
+
+    fn unavailable(&self) -> RuntimeError {
+        RuntimeError::Unavailable {
+            component: self.name.to_string(),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Mailbox for RemoteMailbox {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn admit(&self, _bus: &dyn MessageBus) -> Result<(), RuntimeError> {
+        if self.cluster.reachable() && self.cluster.view.hosted_anywhere(&self.name) {
+            Ok(())
+        } else {
+            Err(self.unavailable())
+        }
+    }
+
+    fn try_slot(&self) -> Option<Slot> {
+        self.slots.try_take()
+    }
+
+    fn wait_slot(&self) -> BoxFuture<'_, Option<Slot>> {
+        Box::pin(async move { Some(self.slots.take().await) })
+    }
+
+    fn deliver(&self, mut env: Envelope, slot: Slot) {
+        let reply = env.reply.take();
+        let route = reply.as_ref().map(|r| {
+            let kind = match r {
+                ReplyTo::Turn(t) => ReplyKind::Turn {
+                    inputs: t.inputs.clone(),
+                    events: t.events.is_some(),
+                },
+                ReplyTo::Direct(_) => ReplyKind::Direct,
+                ReplyTo::Latch(_) => ReplyKind::Latch,
+            };
+            let id = self
+                .cluster
+                .pending
+                .insert(r.clone(), self.name.clone(), &env);
+            ReplyRoute {
+                node: self.cluster.spec.node.clone(),
+                id,
+                kind,
+            }
+        });
+        let msg_id = env.message_id.to_string();
+        let body = match serde_json::to_vec(&Work::Hop(Hop {
+            env,
+            reply: route.clone(),
+        })) {
+            Ok(b) => b,
+            Err(e) => {
+                if let (Some(r), Some(route)) = (reply, route) {
+                    self.cluster.pending.remove(route.id);
+                    r.fail(RuntimeError::Invalid(format!(
+                        "the message for `{}` cannot be encoded: {e}",
+                        self.name
+                    )));
+                }
+                return;
+            }
+        };
+        self.pushed.fetch_add(1, Ordering::Relaxed);
+        let cluster = self.cluster.clone();
+        let name = self.name.clone();
+        actix_rt::spawn(async move {
+            let pushed = match cluster.queue(&component_queue(&name)).await {
+                Ok(q) => q.push(&msg_id, body.into()).await,
+                Err(e) => Err(e),
+            };
+            cluster.note_broker(pushed.is_ok());
+            drop(slot);
+            if let Err(e) = pushed {
+                tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");
+                if let Some(route) = route {
+                    if let Some(r) = cluster.pending.remove(route.id) {
+                        r.fail(RuntimeError::Unavailable {
+                            component: name.to_string(),
+                            retry_after: Duration::from_secs(1),
+                        });
+                    }
+                }
+            }
+        });
+    }
+
+    fn processed(&self) -> u64 {
+        self.pushed.load(Ordering::Relaxed)
+    }
+}

@@ -45,6 +45,18 @@ impl MemoryLimits {
     }
 }
 
+/// A `memory:` setting that names no declared component: the component cannot start.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{component}`: memory `{memory}` is not declared; declare `{memory} = memory short_term {{}}`"
+)]
+pub struct MemoryRefError {
+    /// The component whose `memory:` it is.
+    pub component: String,
+    /// The name it gives.
+    pub memory: String,
+}
+
 /// Which memory a component uses: the memory component's name and limits. Resolved once when
 /// the behaviour is built, so a turn costs no lookup.
 #[derive(Clone, Debug)]
@@ -58,18 +70,16 @@ impl MemoryRef {
     pub fn of<'a>(
         c: &Component,
         lookup: impl Fn(&str) -> Option<&'a Component>,
-    ) -> Result<Option<MemoryRef>, String> {
+    ) -> Result<Option<MemoryRef>, MemoryRefError> {
         let Some(v) = c.prop("memory") else {
             return Ok(None);
         };
         let Some(name) = v.as_ref_name().or_else(|| v.as_str()) else {
             return Ok(None);
         };
-        let m = lookup(name).ok_or_else(|| {
-            format!(
-                "`{}`: memory `{name}` is not declared; declare `{name} = memory short_term {{}}`",
-                c.name
-            )
+        let m = lookup(name).ok_or_else(|| MemoryRefError {
+            component: c.name.to_string(),
+            memory: name.to_string(),
         })?;
         Ok(Some(MemoryRef {
             name: Arc::from(name),
@@ -159,6 +169,38 @@ mod tests {
             max_turns: turns,
             max_bytes: bytes,
         }
+    }
+
+    #[test]
+    fn an_undeclared_memory_names_the_component_and_the_fix() {
+        let mut c = Component {
+            name: "bot".into(),
+            kind: woodwork_parser::Kind::Llm,
+            type_name: "mock".into(),
+            span: Default::default(),
+            props: Default::default(),
+            to: vec![],
+            hooks: vec![],
+            pipes: vec![],
+            supervision: Default::default(),
+            circuit_breaker: Default::default(),
+            timeout: None,
+            streaming: None,
+            session_policy: Default::default(),
+            deployment: None,
+            metrics: None,
+        };
+        assert!(matches!(MemoryRef::of(&c, |_| None), Ok(None)));
+        c.props
+            .insert("memory".into(), woodwork_parser::Value::Str("mem".into()));
+        let e = match MemoryRef::of(&c, |_| None) {
+            Err(e) => e,
+            Ok(m) => panic!("expected an error, got {m:?}"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`bot`: memory `mem` is not declared; declare `mem = memory short_term {}`"
+        );
     }
 
     #[test]

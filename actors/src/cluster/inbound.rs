@@ -65,16 +65,21 @@ pub(super) fn consume_component(
 ) {
     let cluster = cluster.clone();
     let services = services.clone();
-    let tasks = cluster.tasks.clone();
-    tasks.spawn_local(async move {
+    let consumers = cluster.consumers.clone();
+    consumers.spawn_local(async move {
         let queue_name = component_queue(&cell.name);
         let capacity = services.opts.mailbox_capacity.max(1);
-        let (done_tx, mut done_rx) = mpsc::channel::<Option<Delivery>>(capacity);
+        // Each hop handled here reports back with its message id and, once its result is on its
+        // way, its delivery to acknowledge (None: unanswered, left pending to be handled again).
+        let (done_tx, mut done_rx) = mpsc::channel::<(String, Option<Delivery>)>(capacity);
         // Message ids in progress here: a copy handed out again while the first is still being
         // handled (claimed back after a long handling) is skipped, not handled twice.
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut attempt = 0u32;
-        'connect: while !cluster.stop.is_cancelled() {
+        'connect: loop {
+            if cluster.stop.is_cancelled() {
+                break;
+            }
             if attempt > 0 {
                 let wait = backoff(Duration::from_millis(100), Duration::from_secs(5), attempt);
                 tokio::select! {
@@ -96,21 +101,25 @@ pub(super) fn consume_component(
                 }
             };
             loop {
-                // Acknowledge what finished (batched), and wait for room when full.
+                let draining = cluster.draining.is_cancelled();
+                if draining && in_flight.is_empty() {
+                    break 'connect;
+                }
+                // Acknowledge what finished (batched); wait for some when full or draining.
                 let mut finished = Vec::new();
                 while let Ok(d) = done_rx.try_recv() {
                     finished.push(d);
                 }
-                if in_flight.len() >= capacity && finished.is_empty() {
+                if finished.is_empty() && (draining || in_flight.len() >= capacity) {
                     tokio::select! {
                         _ = cluster.stop.cancelled() => break 'connect,
                         d = done_rx.recv() => finished.extend(d),
                     }
                 }
                 let mut acks = Vec::with_capacity(finished.len());
-                for d in finished.into_iter().flatten() {
-                    in_flight.remove(&d.msg_id);
-                    acks.push(d);
+                for (msg_id, delivery) in finished {
+                    in_flight.remove(&msg_id);
+                    acks.extend(delivery);
                 }
                 if !acks.is_empty() {
                     if let Err(e) = consumer.ack_all(&acks).await {
@@ -118,11 +127,11 @@ pub(super) fn consume_component(
                     }
                 }
                 let room = capacity.saturating_sub(in_flight.len());
-                if room == 0 {
+                if room == 0 || draining {
                     continue;
                 }
                 let pulled = tokio::select! {
-                    _ = cluster.stop.cancelled() => break 'connect,
+                    _ = cluster.draining.cancelled() => continue,
                     p = consumer.pull(room.min(64), Duration::from_millis(500)) => p,
                 };
                 let deliveries = match pulled {
@@ -148,7 +157,7 @@ pub(super) fn consume_component(
                                 error = %e,
                                 "dropped a message this node cannot read (another version?)"
                             );
-                            let _ = done_tx.try_send(Some(d));
+                            let _ = done_tx.try_send((d.msg_id.clone(), Some(d)));
                             continue;
                         }
                     };
@@ -161,9 +170,7 @@ pub(super) fn consume_component(
                             Work::Hop(hop) => handle(&cluster, &services, cell.index, hop).await,
                             Work::Model(call) => serve_model_call(&cluster, &cell, call).await,
                         };
-                        // Unanswered (the result could not be sent back): left pending, so it
-                        // is handled again later rather than lost.
-                        let _ = done.send(answered.then_some(d)).await;
+                        let _ = done.send((d.msg_id.clone(), answered.then_some(d))).await;
                     });
                 }
             }

@@ -55,6 +55,12 @@ pub(crate) struct Cluster {
     /// False while the broker does not answer (readiness).
     reachable: AtomicBool,
     pub(crate) tasks: TaskTracker,
+    /// The consumers of the component queues (shutdown waits for them to drain).
+    pub(crate) consumers: TaskTracker,
+    /// Set when the node leaves (its own turns are done): no new work is taken from component
+    /// queues, what is in progress finishes and is acknowledged.
+    pub(crate) draining: CancellationToken,
+    /// Set when the node leaves: everything stops.
     pub(crate) stop: CancellationToken,
 }
 
@@ -109,6 +115,8 @@ impl Cluster {
             view,
             reachable: AtomicBool::new(true),
             tasks: TaskTracker::new(),
+            consumers: TaskTracker::new(),
+            draining: CancellationToken::new(),
             stop: CancellationToken::new(),
         });
         // Open every queue this node pushes to or consumes now, so a broker refusing one fails
@@ -201,9 +209,22 @@ impl Cluster {
         );
     }
 
-    /// Leaves the cluster: stops pulling new work, lets hops in progress finish (bounded by
-    /// `within`) and removes this node's registry record.
+    /// Leaves the cluster: the hops in progress here finish and are acknowledged (bounded by
+    /// `within`; what is left is handled again by the next node taking the queue), then
+    /// everything stops and this node's registry record is removed.
     pub(crate) async fn leave(&self, within: Duration) {
+        self.draining.cancel();
+        // A component queue's consumer ends once everything it took was answered and
+        // acknowledged.
+        self.consumers.close();
+        if tokio::time::timeout(within, self.consumers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "leaving with hops still in progress; they will be handled again elsewhere"
+            );
+        }
         self.stop.cancel();
         self.tasks.close();
         let _ = tokio::time::timeout(within, self.tasks.wait()).await;

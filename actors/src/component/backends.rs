@@ -31,14 +31,9 @@ pub struct Backends {
     pub knowledge: Option<Knowledge>,
 }
 
-/// The backends of `spec` (none for kinds that have none); the error is the [`ConfigError`]'s
-/// message, what a failed start reports.
-pub fn build(spec: &Component, config: &Config, base_dir: &Path) -> Result<Backends, String> {
-    backends(spec, config, base_dir).map_err(|e| e.to_string())
-}
-
-/// [`build`] with its typed error.
-pub fn backends(c: &Component, config: &Config, base_dir: &Path) -> Result<Backends, ConfigError> {
+/// The backends of `c` (none for kinds that have none); a [`ConfigError`] names the component,
+/// the key and the fix, and its message is what a failed start reports.
+pub fn build(c: &Component, config: &Config, base_dir: &Path) -> Result<Backends, ConfigError> {
     if !matches!(c.kind, Kind::Api | Kind::Mcp | Kind::KnowledgeBase) {
         return Ok(Backends::default());
     }

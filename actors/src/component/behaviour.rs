@@ -1,18 +1,44 @@
 //! What each component type does with a message. Rebuilt from the spec on every restart (fresh
 //! state); long-lived parts (models) come from the cell, which survives restarts.
 
-use super::agent::AgentBehaviour;
+use super::agent::{AgentBehaviour, AgentError};
 use super::cell::ComponentCell;
 use super::console::Console;
 use super::llm::LlmBehaviour;
 use super::memory_tool::MemoryTool;
+use super::retrieval::KnowledgeRefError;
 use super::tool::ToolBehaviour;
-use super::webhook::Webhook;
+use super::webhook::{Webhook, WebhookSetupError};
 use super::work::{Failure, Produced, Work};
 use crate::envelope::{Envelope, EventType};
+use crate::memory::MemoryRefError;
 use crate::services::Services;
 use std::sync::Arc;
 use woodwork_parser::Kind;
+
+/// Why a component's behaviour cannot be built: the component cannot start (or restart), and the
+/// message, naming the component and the setting, is what the start error and `/components` show.
+#[derive(Debug, thiserror::Error)]
+pub enum BehaviourError {
+    #[error(transparent)]
+    Webhook(#[from] WebhookSetupError),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// An llm component whose cell holds no model client.
+    #[error("llm `{llm}` has no model")]
+    NoModel { llm: String },
+    #[error(transparent)]
+    Memory(#[from] MemoryRefError),
+    #[error(transparent)]
+    Knowledge(#[from] KnowledgeRefError),
+    /// A tool kind whose cell holds no backend.
+    #[error("component `{name}` ({kind} {type_name}) has no tool backend")]
+    NoToolBackend {
+        name: String,
+        kind: Kind,
+        type_name: String,
+    },
+}
 
 /// A component's behaviour.
 pub enum Behaviour {
@@ -36,7 +62,10 @@ pub enum Behaviour {
 
 impl Behaviour {
     /// The behaviour for a component; an error means the component cannot start.
-    pub fn build(cell: &Arc<ComponentCell>, services: &Arc<Services>) -> Result<Behaviour, String> {
+    pub fn build(
+        cell: &Arc<ComponentCell>,
+        services: &Arc<Services>,
+    ) -> Result<Behaviour, BehaviourError> {
         let spec = &cell.spec;
         Ok(match spec.kind {
             Kind::Input => Behaviour::Input,
@@ -48,16 +77,17 @@ impl Behaviour {
                 services.background.clone(),
             )?),
             Kind::Llm => Behaviour::Llm(LlmBehaviour::new(cell, services)?),
-            Kind::Agent => {
-                Behaviour::Agent(AgentBehaviour::new(cell, services).map_err(|e| e.to_string())?)
-            }
+            Kind::Agent => Behaviour::Agent(AgentBehaviour::new(cell, services)?),
             Kind::Api | Kind::Mcp | Kind::KnowledgeBase => {
-                let backend = cell.backends.tool.clone().ok_or_else(|| {
-                    format!(
-                        "component `{}` ({} {}) has no tool backend",
-                        spec.name, spec.kind, spec.type_name
-                    )
-                })?;
+                let backend =
+                    cell.backends
+                        .tool
+                        .clone()
+                        .ok_or_else(|| BehaviourError::NoToolBackend {
+                            name: spec.name.to_string(),
+                            kind: spec.kind,
+                            type_name: spec.type_name.to_string(),
+                        })?;
                 Behaviour::Tool(ToolBehaviour::new(backend))
             }
             Kind::Memory => Behaviour::Memory(MemoryTool::new(

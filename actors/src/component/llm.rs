@@ -3,6 +3,7 @@
 //! when the caller asked for events.
 
 use super::backends::Knowledge;
+use super::behaviour::BehaviourError;
 use super::cell::ComponentCell;
 use super::retrieval;
 use super::stream::{call_model, console_routes, StreamTo};
@@ -27,11 +28,10 @@ impl LlmBehaviour {
     pub fn new(
         cell: &Arc<ComponentCell>,
         services: &Arc<Services>,
-    ) -> Result<LlmBehaviour, String> {
-        let model = cell
-            .model
-            .clone()
-            .ok_or_else(|| format!("llm `{}` has no model", cell.name))?;
+    ) -> Result<LlmBehaviour, BehaviourError> {
+        let model = cell.model.clone().ok_or_else(|| BehaviourError::NoModel {
+            llm: cell.name.to_string(),
+        })?;
         let memory = MemoryRef::of(&cell.spec, |n| services.router.lookup(n).map(|c| &*c.spec))?;
         Ok(LlmBehaviour {
             model,

@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
-use woodwork_parser::spec::Spec;
+use woodwork_parser::spec::{Spec, SpecError};
 use woodwork_parser::Component;
 
 /// Redirects followed per POST; one more is a failure (a redirect loop ends here).
@@ -54,18 +54,49 @@ pub struct Webhook {
     tracker: TaskTracker,
 }
 
+/// Why an `output webhook` cannot start; `context` names the component, and no message shows a
+/// header's value.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookSetupError {
+    /// Its props do not read as a webhook spec (a hand-built config with a wrong type).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("{context}: not an `output webhook`")]
+    NotAWebhook { context: String },
+    /// The shared client could not be built (TLS backend initialisation); every webhook fails alike.
+    #[error("cannot create the webhook HTTP client: {0}")]
+    Client(#[source] Arc<reqwest::Error>),
+    #[error("{context}: `url`: {source}; write e.g. url: \"https://example.com/hook\"")]
+    Url {
+        context: String,
+        source: crate::hooks::webhook::WebhookUrlError,
+    },
+    #[error("{context}: `headers`: `{name}` is not a valid HTTP header name")]
+    HeaderName { context: String, name: String },
+    #[error("{context}: `headers`: the value of `{name}` is not a valid HTTP header value (printable ASCII, no line breaks)")]
+    HeaderValue { context: String, name: String },
+    #[error("{context}: `timeout` must be above 0 seconds")]
+    ZeroTimeout { context: String },
+    #[error("{context}: `retries` is {retries}; use at most {max}")]
+    TooManyRetries {
+        context: String,
+        retries: u64,
+        max: u64,
+    },
+}
+
 /// One client for every webhook output (connection pools shared), with bounded redirects.
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+fn client() -> Result<&'static reqwest::Client, WebhookSetupError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, Arc<reqwest::Error>>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
                 .build()
-                .map_err(|e| format!("cannot create the webhook HTTP client: {e}"))
+                .map_err(Arc::new)
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(|e| WebhookSetupError::Client(e.clone()))
 }
 
 impl Webhook {
@@ -76,27 +107,34 @@ impl Webhook {
         bus: Arc<dyn MessageBus>,
         bound: usize,
         tracker: TaskTracker,
-    ) -> Result<Webhook, String> {
+    ) -> Result<Webhook, WebhookSetupError> {
         let context = woodwork_parser::spec::context(c);
-        let spec = match c.spec().map_err(|e| e.to_string())? {
+        let spec = match c.spec()? {
             Spec::Webhook(w) => w,
-            _ => return Err(format!("{context}: not an `output webhook`")),
+            _ => return Err(WebhookSetupError::NotAWebhook { context }),
         };
         client()?;
-        let url = crate::hooks::webhook::validate(&spec.url).map_err(|e| {
-            format!("{context}: `url`: {e}; write e.g. url: \"https://example.com/hook\"")
+        let url = crate::hooks::webhook::validate(&spec.url).map_err(|source| {
+            WebhookSetupError::Url {
+                context: context.clone(),
+                source,
+            }
         })?;
         let shown = woodwork_tools::shown::public_url(url.as_str())
             .unwrap_or_else(|| "webhook".to_string());
         let mut headers = HeaderMap::new();
         for (name, value) in &spec.headers {
             let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                format!("{context}: `headers`: `{name}` is not a valid HTTP header name")
+                WebhookSetupError::HeaderName {
+                    context: context.clone(),
+                    name: name.to_string(),
+                }
             })?;
             let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
-                format!(
-                    "{context}: `headers`: the value of `{name}` is not a valid HTTP header value (printable ASCII, no line breaks)"
-                )
+                WebhookSetupError::HeaderValue {
+                    context: context.clone(),
+                    name: name.to_string(),
+                }
             })?;
             value.set_sensitive(true);
             headers.insert(header, value);
@@ -105,14 +143,15 @@ impl Webhook {
             woodwork_parser::schema::defaults::WEBHOOK_TIMEOUT_S,
         ));
         if timeout.is_zero() {
-            return Err(format!("{context}: `timeout` must be above 0 seconds"));
+            return Err(WebhookSetupError::ZeroTimeout { context });
         }
         let max = woodwork_parser::schema::defaults::WEBHOOK_MAX_RETRIES as u64;
         if spec.retries > max {
-            return Err(format!(
-                "{context}: `retries` is {}; use at most {max}",
-                spec.retries
-            ));
+            return Err(WebhookSetupError::TooManyRetries {
+                context,
+                retries: spec.retries,
+                max,
+            });
         }
         let retries = spec.retries as u32;
         let bound = bound.max(1);
@@ -247,8 +286,8 @@ fn give_up(t: &Target, bus: &dyn MessageBus, cell: &ComponentCell, letter: Envel
 
 /// One POST with the per-attempt timeout.
 async fn post(t: &Target, body: &serde_json::Value) -> Result<(), Failed> {
-    let client = client().map_err(|cause| Failed {
-        cause,
+    let client = client().map_err(|e| Failed {
+        cause: e.to_string(),
         retryable: false,
     })?;
     let sent = client

@@ -41,8 +41,8 @@ pub enum HookError {
     },
     #[error("{0}")]
     Python(String),
-    #[error("{0}")]
-    Webhook(String),
+    #[error(transparent)]
+    Webhook(#[from] super::webhook::WebhookError),
     #[error("{0}")]
     Internal(&'static str),
 }

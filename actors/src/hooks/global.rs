@@ -12,7 +12,7 @@
 //! Global pipes are not here: they are put in front of each component's own pipes when its hook
 //! set is built ([`super::HookSet::with_global_pipes`]), since pipes act on delivered messages.
 
-use super::{prepare, HookLimits, HookSet, PythonWorkers};
+use super::{prepare, HookLimits, HookSet, HookSetupError, PythonWorkers};
 use crate::bus::MessageBus;
 use crate::envelope::Envelope;
 use crate::error::RuntimeError;
@@ -29,6 +29,11 @@ pub const QUEUE: usize = 1024;
 /// Global hook jobs running or waiting for a slot at once.
 pub const MAX_IN_FLIGHT: usize = 1024;
 
+/// A global hook that cannot be readied fails the start with its message.
+fn start_error(e: HookSetupError) -> RuntimeError {
+    RuntimeError::Start(e.to_string())
+}
+
 /// The file's global hooks, ready to run.
 pub struct GlobalHooks {
     set: HookSet,
@@ -44,7 +49,7 @@ impl GlobalHooks {
         base_dir: &Path,
         workers: &mut PythonWorkers,
         limits: HookLimits,
-    ) -> Result<Option<GlobalHooks>, String> {
+    ) -> Result<Option<GlobalHooks>, HookSetupError> {
         if config.hooks.is_empty() {
             return Ok(None);
         }
@@ -65,7 +70,7 @@ impl GlobalHooks {
     }
 
     /// Starts the Python workers and checks every function exists, so a typo fails the start.
-    pub async fn check(&self) -> Result<(), String> {
+    pub async fn check(&self) -> Result<(), HookSetupError> {
         self.set.check(OWNER).await
     }
 
@@ -79,9 +84,9 @@ impl GlobalHooks {
             &mut workers,
             HookLimits::default(),
         )
-        .map_err(RuntimeError::Start)?;
+        .map_err(start_error)?;
         if let Some(g) = &hooks {
-            g.check().await.map_err(RuntimeError::Start)?;
+            g.check().await.map_err(start_error)?;
         }
         Ok(hooks)
     }

@@ -14,6 +14,7 @@ pub mod global;
 pub mod limits;
 mod process;
 pub mod python;
+pub mod setup_error;
 pub mod webhook;
 
 use crate::envelope::{now_unix, Envelope};
@@ -23,6 +24,7 @@ pub use global::GlobalHooks;
 pub use limits::HookLimits;
 use limits::{Slots, PIPE_SLOT_WAIT};
 use python::PythonWorker;
+pub use setup_error::HookSetupError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,22 +88,23 @@ fn matches(hook: &Hook, event: &str) -> bool {
 
 /// The script a Python hook names, checked to be a regular file of sane size: a FIFO or a
 /// device there would otherwise hang or flood the worker at start.
-fn script_file(owner: &str, spec: &HookSpec, what: &str, path: &Path) -> Result<(), String> {
-    let at = || format!("{owner} line {}: {what}", spec.span.line);
+fn script_file(at: &str, path: &Path) -> Result<(), HookSetupError> {
     match woodwork_tools::files::open_regular(path) {
-        Ok(Some((_, meta))) if meta.len() > MAX_SCRIPT => Err(format!(
-            "{}: script `{}` is {} bytes; the limit is {MAX_SCRIPT} bytes",
-            at(),
-            path.display(),
-            meta.len()
-        )),
+        Ok(Some((_, meta))) if meta.len() > MAX_SCRIPT => Err(HookSetupError::ScriptTooLarge {
+            at: at.to_string(),
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit: MAX_SCRIPT,
+        }),
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(format!(
-            "{}: script `{}` not found (relative paths are resolved against the .ww file's directory)",
-            at(),
-            path.display()
-        )),
-        Err(e) => Err(format!("{}: script {e}", at())),
+        Ok(None) => Err(HookSetupError::ScriptNotFound {
+            at: at.to_string(),
+            path: path.to_path_buf(),
+        }),
+        Err(reason) => Err(HookSetupError::ScriptUnreadable {
+            at: at.to_string(),
+            reason,
+        }),
     }
 }
 
@@ -113,22 +116,23 @@ fn prepare(
     base_dir: &Path,
     workers: &mut PythonWorkers,
     limits: HookLimits,
-) -> Result<Vec<Hook>, String> {
+) -> Result<Vec<Hook>, HookSetupError> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let at = format!("{owner} line {}: {what}", spec.span.line);
         let runner = match &spec.action {
             HookAction::Log { level } => Runner::Log(*level),
             HookAction::Command { argv } if argv.is_empty() => {
-                return Err(format!(
-                    "{at} `command` is empty; give the program and its arguments, e.g. command: [\"python3\", \"pipe.py\"]"
-                ))
+                return Err(HookSetupError::EmptyCommand { at })
             }
             HookAction::Command { argv } => {
                 Runner::Command(CommandHook::new(argv.clone(), limits).with_label(at.clone()))
             }
             HookAction::Webhook { url } => Runner::Webhook {
-                url: webhook::validate(url).map_err(|e| format!("{at}: {e}"))?,
+                url: webhook::validate(url).map_err(|source| HookSetupError::WebhookUrl {
+                    at: at.clone(),
+                    source,
+                })?,
                 slots: Slots::new(limits.concurrency),
             },
             HookAction::Python {
@@ -140,7 +144,7 @@ fn prepare(
                 } else {
                     base_dir.join(script_path)
                 };
-                script_file(owner, spec, what, &path)?;
+                script_file(&at, &path)?;
                 let worker = workers
                     .entry(path.clone())
                     .or_insert_with(|| Arc::new(PythonWorker::new(path)))
@@ -245,7 +249,7 @@ impl HookSet {
         c: &Component,
         base_dir: &Path,
         workers: &mut PythonWorkers,
-    ) -> Result<HookSet, String> {
+    ) -> Result<HookSet, HookSetupError> {
         Self::with_limits(c, base_dir, workers, HookLimits::default())
     }
 
@@ -255,7 +259,7 @@ impl HookSet {
         base_dir: &Path,
         workers: &mut PythonWorkers,
         limits: HookLimits,
-    ) -> Result<HookSet, String> {
+    ) -> Result<HookSet, HookSetupError> {
         Self::with_global_pipes(c, &[], base_dir, workers, limits)
     }
 
@@ -267,7 +271,7 @@ impl HookSet {
         base_dir: &Path,
         workers: &mut PythonWorkers,
         limits: HookLimits,
-    ) -> Result<HookSet, String> {
+    ) -> Result<HookSet, HookSetupError> {
         let owner = format!("component `{}`", c.name);
         let mut pipes = prepare(
             global::OWNER,
@@ -289,7 +293,7 @@ impl HookSet {
     }
 
     /// Starts the Python workers and checks every function exists, so a typo fails the start.
-    pub async fn check(&self, _component: &str) -> Result<(), String> {
+    pub async fn check(&self, _component: &str) -> Result<(), HookSetupError> {
         for h in self.pipes.iter().chain(&self.hooks) {
             if let Runner::Python {
                 worker, function, ..
@@ -298,7 +302,10 @@ impl HookSet {
                 worker
                     .check(function)
                     .await
-                    .map_err(|e| format!("{}: {e}", h.what))?;
+                    .map_err(|source| HookSetupError::Check {
+                        what: h.what.to_string(),
+                        source,
+                    })?;
             }
         }
         Ok(())
@@ -460,3 +467,6 @@ fn log_event(level: LogLevel, component: &str, event: &str, payload: &serde_json
         LogLevel::Error => tracing::error!(target: "woodwork::hook", component, event, %payload),
     }
 }
+
+#[cfg(test)]
+mod setup_tests;

@@ -106,7 +106,7 @@ impl PythonWorker {
         let hello = tokio::time::timeout(timeout, read_answer(&mut running.stdout))
             .await
             .map_err(|_| self.error("the python worker did not start in time".into()))?
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.error(e.to_string()))?;
         if hello.get("ok") != Some(&serde_json::Value::Bool(true)) {
             return Err(HookError::Python(error_text(&hello)));
         }
@@ -171,7 +171,7 @@ impl PythonWorker {
                 .stdin
                 .write_all(&line)
                 .await
-                .map_err(|e| format!("the python worker died: {e}"))?;
+                .map_err(ExchangeError::Died)?;
             read_answer(&mut running.stdout).await
         };
         // A broken or timed-out worker is dropped here, which kills its process group.
@@ -219,21 +219,33 @@ fn error_text(v: &serde_json::Value) -> String {
         .to_string()
 }
 
-async fn read_answer(stdout: &mut BufReader<ChildStdout>) -> Result<serde_json::Value, String> {
+/// Why talking to a worker failed; [`PythonWorker::error`] adds the script (and function).
+#[derive(Debug, thiserror::Error)]
+enum ExchangeError {
+    #[error("the python worker died: {0}")]
+    Died(#[source] std::io::Error),
+    #[error("the python worker exited")]
+    Exited,
+    #[error("the python worker answered more than {MAX_LINE} bytes")]
+    TooLong,
+    #[error("the python worker answered invalid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+}
+
+async fn read_answer(
+    stdout: &mut BufReader<ChildStdout>,
+) -> Result<serde_json::Value, ExchangeError> {
     let mut buf = Vec::new();
     let n = (&mut *stdout)
         .take(MAX_LINE as u64)
         .read_until(b'\n', &mut buf)
         .await
-        .map_err(|e| format!("the python worker died: {e}"))?;
+        .map_err(ExchangeError::Died)?;
     if n == 0 {
-        return Err("the python worker exited".into());
+        return Err(ExchangeError::Exited);
     }
     if !buf.ends_with(b"\n") {
-        return Err(format!(
-            "the python worker answered more than {MAX_LINE} bytes"
-        ));
+        return Err(ExchangeError::TooLong);
     }
-    serde_json::from_slice(&buf)
-        .map_err(|e| format!("the python worker answered invalid JSON: {e}"))
+    serde_json::from_slice(&buf).map_err(ExchangeError::NotJson)
 }

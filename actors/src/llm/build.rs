@@ -7,19 +7,11 @@ use std::sync::Arc;
 use woodwork_parser::Component;
 
 /// The model an llm component (and the agents that use it) call; errors say what is wrong with the
-/// declaration and never contain a secret. The error is the [`ConfigError`]'s message, what a
-/// failed start reports.
-pub fn build_model(c: &Component) -> Result<Arc<dyn ChatModel>, String> {
-    model(c).map_err(|e| e.to_string())
-}
-
-/// [`build_model`] with its typed error.
-pub fn model(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
+/// declaration and never contain a secret. A failed start reports the [`ConfigError`]'s message.
+pub fn build_model(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
     match c.type_name.as_str() {
         // The mock's own messages already name the component (`llm `name`: …`).
-        "mock" => Ok(Arc::new(
-            MockModel::from_component(c).map_err(ConfigError::Mock)?,
-        )),
+        "mock" => Ok(Arc::new(MockModel::from_component(c)?)),
         _ => super::providers::provider(c),
     }
 }

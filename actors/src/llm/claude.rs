@@ -1,5 +1,6 @@
 //! `llm claude`: the Anthropic Messages API, JSON and named-event SSE streaming, tool use blocks.
 
+use super::client_error::ClientError;
 use super::errors;
 use super::http::{json_body, secret_header, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
@@ -40,7 +41,7 @@ pub struct ClaudeClient {
 
 impl ClaudeClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
-    pub fn new(config: ClaudeConfig) -> Result<Self, String> {
+    pub fn new(config: ClaudeConfig) -> Result<Self, ClientError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             HeaderName::from_static("x-api-key"),

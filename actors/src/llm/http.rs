@@ -2,6 +2,7 @@
 //! provider's (sensitive) auth headers, status classification, the whole-call deadline and retries,
 //! and size- and idle-bounded body reading.
 
+use super::client_error::ClientError;
 use super::errors;
 use super::lines::DEFAULT_MAX_LINE;
 use super::retry::{self, RetryPolicy};
@@ -23,16 +24,15 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// A key as a header value marked sensitive, so reqwest never prints it; the error names no value.
-pub fn secret_header(value: &str) -> Result<HeaderValue, String> {
-    let mut header = HeaderValue::from_str(value)
-        .map_err(|_| "api_key contains characters not allowed in an HTTP header")?;
+pub fn secret_header(value: &str) -> Result<HeaderValue, ClientError> {
+    let mut header = HeaderValue::from_str(value).map_err(|_| ClientError::InvalidKey)?;
     header.set_sensitive(true);
     Ok(header)
 }
 
 /// `Authorization: Bearer <key>` (sensitive) when a key is given, as OpenAI-style servers and
 /// keyed Ollama proxies want; no header at all without one.
-pub fn bearer_headers(api_key: Option<&Secret>) -> Result<HeaderMap, String> {
+pub fn bearer_headers(api_key: Option<&Secret>) -> Result<HeaderMap, ClientError> {
     let mut headers = HeaderMap::new();
     if let Some(key) = api_key {
         headers.insert(
@@ -139,11 +139,11 @@ impl HttpClient {
         headers: HeaderMap,
         secret: Option<Secret>,
         label: String,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .build()
-            .map_err(|e| format!("cannot create the HTTP client: {e}"))?;
+            .map_err(ClientError::Build)?;
         Ok(HttpClient {
             client,
             settings,

@@ -2,6 +2,7 @@
 //! Its script position is an atomic in the model value, which lives as long as the component's
 //! supervisor, so a scripted panic happens once and the restarted component moves on.
 
+use super::mock_error::{EntryError, MockError};
 use super::{
     ChatModel, ChatRequest, ChatResponse, ChunkSender, ModelError, ModelErrorKind, Role, ToolCall,
 };
@@ -75,31 +76,32 @@ impl MockModel {
 
     /// Builds from an `llm mock { reply | replies }` declaration; a malformed script is an error
     /// naming the entry.
-    pub fn from_component(c: &Component) -> Result<MockModel, String> {
-        let spec = match c.spec() {
-            Ok(Spec::Mock(spec)) => spec,
-            Ok(_) => MockSpec::default(),
-            Err(e) => return Err(e.to_string()),
+    pub fn from_component(c: &Component) -> Result<MockModel, MockError> {
+        let spec = match c.spec()? {
+            Spec::Mock(spec) => spec,
+            _ => MockSpec::default(),
         };
+        let llm = || c.name.to_string();
         let mut model = if let Some(list) = &spec.replies {
-            let items = list.as_list().ok_or_else(|| {
-                format!(
-                    "llm `{}`: `replies` must be a list of strings or maps",
-                    c.name
-                )
-            })?;
+            let items = list
+                .as_list()
+                .ok_or_else(|| MockError::RepliesNotAList { llm: llm() })?;
             let entries = items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    parse_entry(v).map_err(|e| format!("llm `{}`: replies[{i}]: {e}", c.name))
+                .map(|(index, v)| {
+                    parse_entry(v).map_err(|source| MockError::Entry {
+                        llm: llm(),
+                        index,
+                        source,
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             MockModel::script(entries)
         } else if let Some(v) = &spec.reply {
             let text = v
                 .as_str()
-                .ok_or_else(|| format!("llm `{}`: `reply` must be a string", c.name))?;
+                .ok_or_else(|| MockError::ReplyNotAString { llm: llm() })?;
             MockModel::reply(text)
         } else {
             MockModel::echo()
@@ -144,7 +146,7 @@ impl MockModel {
     }
 }
 
-fn parse_error_kind(s: &str) -> Result<ModelErrorKind, String> {
+fn parse_error_kind(s: &str) -> Result<ModelErrorKind, EntryError> {
     Ok(match s {
         "rate_limited" => ModelErrorKind::RateLimited,
         "server_error" => ModelErrorKind::Server,
@@ -152,26 +154,20 @@ fn parse_error_kind(s: &str) -> Result<ModelErrorKind, String> {
         "timeout" => ModelErrorKind::Timeout,
         "overloaded" => ModelErrorKind::Overloaded,
         "bad_request" => ModelErrorKind::BadRequest,
-        other => {
-            return Err(format!(
-                "unknown error `{other}`; use rate_limited, server_error, auth or timeout"
-            ))
-        }
+        other => return Err(EntryError::UnknownError(other.to_string())),
     })
 }
 
-fn parse_entry(v: &Value) -> Result<MockEntry, String> {
+fn parse_entry(v: &Value) -> Result<MockEntry, EntryError> {
     if let Some(s) = v.as_str() {
         return Ok(MockEntry::Text {
             text: s.to_string(),
             delay: None,
         });
     }
-    let m = v
-        .as_map()
-        .ok_or("an entry must be a string or a map like { text: \"...\" }")?;
+    let m = v.as_map().ok_or(EntryError::NotAStringOrMap)?;
     if let Some(e) = m.get("error") {
-        let kind = e.as_str().ok_or("`error` must be a string")?;
+        let kind = e.as_str().ok_or(EntryError::ErrorNotAString)?;
         return parse_error_kind(kind).map(MockEntry::Error);
     }
     if let Some(p) = m.get("panic") {
@@ -185,7 +181,7 @@ fn parse_entry(v: &Value) -> Result<MockEntry, String> {
         let tool = t
             .as_str()
             .or_else(|| t.as_ref_name())
-            .ok_or("`tool` must be a tool component name")?;
+            .ok_or(EntryError::ToolNotAName)?;
         return Ok(MockEntry::Tool {
             tool: tool.to_string(),
             action: m.get("action").and_then(|a| a.as_str()).map(str::to_string),
@@ -196,14 +192,14 @@ fn parse_entry(v: &Value) -> Result<MockEntry, String> {
         });
     }
     if let Some(t) = m.get("text") {
-        let text = t.as_str().ok_or("`text` must be a string")?;
+        let text = t.as_str().ok_or(EntryError::TextNotAString)?;
         let delay = match m.get("delay_ms") {
             None => None,
             Some(d) => {
                 let ms = d
                     .as_i64()
                     .filter(|ms| *ms >= 0)
-                    .ok_or("`delay_ms` must be a non-negative integer")?;
+                    .ok_or(EntryError::BadDelay)?;
                 Some(Duration::from_millis(ms as u64))
             }
         };
@@ -212,7 +208,7 @@ fn parse_entry(v: &Value) -> Result<MockEntry, String> {
             delay,
         });
     }
-    Err("a map entry needs one of `text`, `error`, `panic` or `tool`".into())
+    Err(EntryError::NoAction)
 }
 
 /// Sends `text` word by word (spaces kept, so the chunks concatenate to the text).

@@ -1,6 +1,7 @@
 //! Tests of the mock model (kept beside it; the model is test infrastructure other tests rely on).
 
 use super::mock::{MockEntry, MockModel};
+use super::mock_error::{EntryError, MockError};
 use super::{ChatMessage, ChatModel, ChatRequest, ModelErrorKind, Role};
 use std::collections::BTreeMap;
 use woodwork_parser::{Component, Kind, Value};
@@ -122,19 +123,50 @@ fn malformed_scripts_are_clear_errors() {
         Value::List(vec![m(&[("error", Value::Str("nope".into()))])]),
     )]))
     .unwrap_err();
-    assert!(
-        bad.contains("replies[0]") && bad.contains("unknown error `nope`"),
-        "{bad}"
+    assert_eq!(
+        bad,
+        MockError::Entry {
+            llm: "m".into(),
+            index: 0,
+            source: EntryError::UnknownError("nope".into()),
+        }
+    );
+    assert_eq!(
+        bad.to_string(),
+        "llm `m`: replies[0]: unknown error `nope`; use rate_limited, server_error, auth or timeout"
     );
     let bad = MockModel::from_component(&comp(&[("replies", Value::List(vec![Value::Int(3)]))]))
         .unwrap_err();
-    assert!(bad.contains("string or a map"), "{bad}");
+    assert_eq!(
+        bad.to_string(),
+        "llm `m`: replies[0]: an entry must be a string or a map like { text: \"...\" }"
+    );
     let bad = MockModel::from_component(&comp(&[("reply", Value::Int(3))])).unwrap_err();
-    assert!(bad.contains("`reply` must be a string"), "{bad}");
+    assert_eq!(bad.to_string(), "llm `m`: `reply` must be a string");
     let bad = MockModel::from_component(&comp(&[(
         "replies",
         Value::List(vec![m(&[("delay_ms", Value::Int(3))])]),
     )]))
     .unwrap_err();
-    assert!(bad.contains("needs one of"), "{bad}");
+    assert_eq!(
+        bad.to_string(),
+        "llm `m`: replies[0]: a map entry needs one of `text`, `error`, `panic` or `tool`"
+    );
+    let bad = MockModel::from_component(&comp(&[(
+        "replies",
+        Value::List(vec![m(&[
+            ("text", Value::Str("hi".into())),
+            ("delay_ms", Value::Int(-1)),
+        ])]),
+    )]))
+    .unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        "llm `m`: replies[0]: `delay_ms` must be a non-negative integer"
+    );
+    let bad = MockModel::from_component(&comp(&[("replies", Value::Int(3))])).unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        "llm `m`: `replies` must be a list of strings or maps"
+    );
 }

@@ -7,11 +7,13 @@
 
 pub mod build;
 pub mod claude;
+pub mod client_error;
 pub mod errors;
 pub mod http;
 pub mod hugging_face;
 pub mod lines;
 pub mod mock;
+pub mod mock_error;
 pub mod ollama;
 pub mod openai;
 pub mod props;

@@ -1,5 +1,6 @@
 //! `llm ollama`: Ollama's native chat API (`/api/chat`), newline-delimited JSON streaming, tools.
 
+use super::client_error::ClientError;
 use super::errors;
 use super::http::{bearer_headers, json_body, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
@@ -36,7 +37,7 @@ pub struct OllamaClient {
 
 impl OllamaClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
-    pub fn new(config: OllamaConfig) -> Result<Self, String> {
+    pub fn new(config: OllamaConfig) -> Result<Self, ClientError> {
         let headers = bearer_headers(config.api_key.as_ref())?;
         let label = format!("ollama:{}", config.model);
         Ok(OllamaClient {

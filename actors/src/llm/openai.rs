@@ -1,6 +1,7 @@
 //! `llm openai`: any OpenAI-compatible Chat Completions server (OpenAI, vLLM, llama.cpp server,
 //! LM Studio, Ollama `/v1`, the Hugging Face router): JSON and SSE streaming, native tool calls.
 
+use super::client_error::ClientError;
 use super::errors;
 use super::http::{bearer_headers, json_body, HttpClient, HttpProvider, HttpSettings};
 use super::sink::ChunkSink;
@@ -40,7 +41,7 @@ pub struct OpenAiClient {
 
 impl OpenAiClient {
     /// Builds the client; fails only on a key that cannot be an HTTP header or a TLS setup error.
-    pub fn new(config: OpenAiConfig) -> Result<Self, String> {
+    pub fn new(config: OpenAiConfig) -> Result<Self, ClientError> {
         let headers = bearer_headers(config.api_key.as_ref())?;
         let label = format!("{}:{}", config.type_name, config.model);
         Ok(OpenAiClient {

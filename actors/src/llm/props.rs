@@ -2,7 +2,9 @@
 //! run (URL schemes, timeout ranges, the retry budget, a needed key), with errors that name the
 //! component, the key and the fix, and never show a secret's value.
 
+use super::client_error::ClientError;
 use super::http::HttpSettings;
+use super::mock_error::MockError;
 use std::time::Duration;
 use thiserror::Error;
 use woodwork_parser::spec::{self, ProviderSpec, SpecError};
@@ -45,8 +47,14 @@ pub enum ConfigError {
         known: String,
     },
     /// An `llm mock` script that cannot be played (its message names the component and entry).
-    #[error("{0}")]
-    Mock(String),
+    #[error(transparent)]
+    Mock(#[from] MockError),
+    /// A provider client that cannot be built (a key that is no HTTP header, a TLS setup error).
+    #[error("{context}: {source}")]
+    Client {
+        context: String,
+        source: ClientError,
+    },
     /// Anything else about one key or the whole declaration (a client or backend refusing it).
     #[error("{context}: {message}")]
     Invalid { context: String, message: String },

@@ -17,15 +17,19 @@ use woodwork_parser::Component;
 /// The component types [`build_provider`] builds.
 pub const PROVIDER_TYPES: [&str; 4] = ["openai", "claude", "ollama", "hugging_face"];
 
-/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face; the
-/// error is the [`ConfigError`]'s message, what a failed start reports.
-pub fn build_provider(c: &Component) -> Result<Arc<dyn ChatModel>, String> {
-    provider(c).map_err(|e| e.to_string())
+/// Builds the client for an `llm` component of type openai, claude, ollama or hugging_face (the
+/// name tests, benchmarks and tools outside the runtime know it by).
+pub fn build_provider(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
+    provider(c)
 }
 
-/// [`build_provider`] with its typed error.
+/// The client for an `llm` component of type openai, claude, ollama or hugging_face, with its
+/// typed error (what a failed start reports).
 pub fn provider(c: &Component) -> Result<Arc<dyn ChatModel>, ConfigError> {
-    let client = |e: String| ConfigError::invalid(c, e);
+    let client = |source| ConfigError::Client {
+        context: woodwork_parser::spec::context(c),
+        source,
+    };
     match c.spec()? {
         Spec::OpenAi(p) => {
             let http = props::http(c, &p)?;

@@ -349,7 +349,7 @@ impl Runtime {
         for c in &fresh {
             if let Err(e) = c.hooks.check(&c.name).await {
                 stop_fresh(&fresh).await;
-                return Err(RuntimeError::Start(e));
+                return Err(RuntimeError::Start(e.to_string()));
             }
         }
         let cells: Arc<[Arc<ComponentCell>]> = plans

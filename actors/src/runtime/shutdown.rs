@@ -10,6 +10,8 @@ impl Runtime {
     /// reverse start order, each within the shutdown timeout.
     pub async fn shutdown(&self) {
         self.inner.accepting.store(false, Ordering::Release);
+        // In a cluster the component queues are still consumed while this node's own turns
+        // finish: their later hops may come back to components hosted here.
         // A reload under way finishes (or gives up) first, so the generation stopped below is
         // the last one; bounded, then shutdown goes ahead regardless.
         let services = self.services();

@@ -67,15 +67,15 @@ pub(super) fn build_cell(
         RuntimeError::Start(format!("start_order names `{name}`, which is not declared"))
     })?;
     let model = if spec.kind == Kind::Llm {
-        Some(crate::llm::build_model(spec).map_err(RuntimeError::Start)?)
+        Some(crate::llm::build_model(spec).map_err(|e| RuntimeError::Start(e.to_string()))?)
     } else {
         None
     };
-    let backends =
-        crate::component::backends::build(spec, config, &base_dir).map_err(RuntimeError::Start)?;
+    let backends = crate::component::backends::build(spec, config, &base_dir)
+        .map_err(|e| RuntimeError::Start(e.to_string()))?;
     let limits = HookLimits::default();
     let hooks = HookSet::with_global_pipes(spec, &config.pipes, &base_dir, workers, limits)
-        .map_err(RuntimeError::Start)?;
+        .map_err(|e| RuntimeError::Start(e.to_string()))?;
     Ok(ComponentCell::new(
         i,
         Arc::new(spec.clone()),
@@ -186,7 +186,7 @@ impl Runtime {
             cell.hooks
                 .check(&cell.name)
                 .await
-                .map_err(RuntimeError::Start)?;
+                .map_err(|e| RuntimeError::Start(e.to_string()))?;
         }
         let sessions = SessionTable::with_memory_budget(
             opts.session_ttl,
@@ -290,7 +290,9 @@ pub(super) fn assemble(
     });
     let mut behaviours = Vec::with_capacity(cells.len());
     for cell in cells.iter() {
-        behaviours.push(Behaviour::build(cell, &services).map_err(RuntimeError::Start)?);
+        behaviours.push(
+            Behaviour::build(cell, &services).map_err(|e| RuntimeError::Start(e.to_string()))?,
+        );
     }
     let root = RootSupervisor::new(cells.clone()).start();
     let _ = services.root.set(root.clone().recipient());

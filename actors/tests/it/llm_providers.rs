@@ -10,7 +10,7 @@ use woodwork_runtime::llm::{build_provider, ChatMessage, ChatRequest, Role};
 fn err(type_name: &str, props: Vec<(&str, Value)>) -> String {
     match build_provider(&component(type_name, props)) {
         Ok(m) => panic!("expected an error, built {}", m.describe()),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     }
 }
 

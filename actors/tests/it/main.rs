@@ -8,6 +8,7 @@ mod wire;
 
 mod agent;
 mod bus;
+mod cluster;
 mod envelope;
 mod global_hooks;
 mod hook_processes;

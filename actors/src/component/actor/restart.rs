@@ -85,7 +85,7 @@ impl ComponentActor {
             Ok(b) => self.behaviour = b,
             Err(e) => {
                 self.set_state(ComponentState::Failed);
-                self.cell.record_failure(&e);
+                self.cell.record_failure(&e.to_string());
                 for (env, _) in pending {
                     if let Some(r) = &env.reply {
                         r.fail(self.component_error(format!("restart failed: {e}")));

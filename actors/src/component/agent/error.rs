@@ -1,5 +1,9 @@
 //! Why an agent cannot start: each case says which setting to fix (the component's start error).
 
+use crate::component::retrieval::KnowledgeRefError;
+use crate::memory::MemoryRefError;
+use woodwork_parser::spec::SpecError;
+
 /// A start error of an `agent` component; the message names the agent and what to change.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AgentError {
@@ -18,11 +22,15 @@ pub enum AgentError {
     /// The prompt file could not be read; `reason` already names the path and the fix.
     #[error("agent `{agent}`: prompt file {reason}")]
     PromptFile { agent: String, reason: String },
-    /// Its `knowledge` or `memory` setting (or its model's) does not resolve; the resolver's
-    /// message already names the component and the setting.
-    #[error("{0}")]
-    Reference(String),
+    /// Its `knowledge_base` setting (or its model's) does not resolve; the message already names
+    /// the component and the setting.
+    #[error(transparent)]
+    Knowledge(#[from] KnowledgeRefError),
+    /// Its `memory` setting (or its model's) does not resolve; the message already names the
+    /// component and the setting.
+    #[error(transparent)]
+    Memory(#[from] MemoryRefError),
     /// Its settings do not read as an `agent llm` spec (a hand-built config with a wrong type).
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] SpecError),
 }

@@ -68,7 +68,7 @@ impl AgentBehaviour {
     ) -> Result<AgentBehaviour, AgentError> {
         let spec = &cell.spec;
         let agent = || spec.name.to_string();
-        let a = match spec.spec().map_err(|e| AgentError::Config(e.to_string()))? {
+        let a = match spec.spec()? {
             Spec::Agent(a) => a,
             _ => return Err(AgentError::MissingModel { agent: agent() }),
         };
@@ -110,17 +110,15 @@ impl AgentBehaviour {
             catalogue,
         };
         // The agent's own knowledge base, else its model's.
-        let knowledge =
-            match retrieval::knowledge_of(spec, &services.router).map_err(AgentError::Reference)? {
-                Some(k) => Some(k),
-                None => retrieval::knowledge_of(&model_cell.spec, &services.router)
-                    .map_err(AgentError::Reference)?,
-            };
+        let knowledge = match retrieval::knowledge_of(spec, &services.router)? {
+            Some(k) => Some(k),
+            None => retrieval::knowledge_of(&model_cell.spec, &services.router)?,
+        };
         // The agent's own memory, else its model's.
         let lookup = |n: &str| services.router.lookup(n).map(|c| &*c.spec);
-        let memory = match MemoryRef::of(spec, lookup).map_err(AgentError::Reference)? {
+        let memory = match MemoryRef::of(spec, lookup)? {
             Some(m) => Some(m),
-            None => MemoryRef::of(&model_cell.spec, lookup).map_err(AgentError::Reference)?,
+            None => MemoryRef::of(&model_cell.spec, lookup)?,
         };
         Ok(AgentBehaviour {
             shared: Arc::new(Shared {

@@ -2,6 +2,8 @@
 //! reads the `listening on` line, keeps its logs, and kills it when dropped.
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod cluster;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

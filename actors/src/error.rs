@@ -16,6 +16,10 @@ pub enum RuntimeError {
         component: String,
         retry_after: Duration,
     },
+    /// In a cluster: the component runs on other nodes and none can be reached now (the
+    /// broker does not answer, or no live node hosts it).
+    #[error("component `{component}` runs on another node, which cannot be reached now ({cause}); retry after 1s")]
+    Unreachable { component: String, cause: String },
     #[error("deadline exceeded while `{component}` was handling the request")]
     DeadlineExceeded { component: String },
     #[error("component `{component}` failed: {message}")]
@@ -39,7 +43,7 @@ impl RuntimeError {
             RuntimeError::UnknownComponent { .. } => "unknown_component",
             RuntimeError::SessionBusy { .. } => "session_busy",
             RuntimeError::Overloaded { .. } => "overloaded",
-            RuntimeError::Unavailable { .. } => "unavailable",
+            RuntimeError::Unavailable { .. } | RuntimeError::Unreachable { .. } => "unavailable",
             RuntimeError::DeadlineExceeded { .. } => "deadline_exceeded",
             RuntimeError::ComponentFailed { .. } => "component_failed",
             RuntimeError::ShuttingDown => "shutting_down",
@@ -54,6 +58,7 @@ impl RuntimeError {
         match self {
             RuntimeError::Overloaded { retry_after }
             | RuntimeError::Unavailable { retry_after, .. } => Some(*retry_after),
+            RuntimeError::Unreachable { .. } => Some(Duration::from_secs(1)),
             _ => None,
         }
     }

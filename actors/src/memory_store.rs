@@ -18,6 +18,7 @@ use crate::llm::{ChatMessage, Role};
 use crate::memory::{MemoryLimits, MemoryRef, MemoryWindow};
 use crate::services::Services;
 use crate::session::SessionTable;
+use crate::types::SessionInfo;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,11 @@ impl Services {
     pub(crate) fn memory(&self) -> &MemoryStore {
         &self.memory
     }
+}
+
+/// The KV key of what `/sessions/{id}` shows of session `id` (next to its memory's key).
+fn info_key(id: &str) -> String {
+    format!("i{}", &session_key(id)[1..])
 }
 
 /// The KV key of session `id`: a fixed prefix and the id in lower-case hex (valid on every
@@ -221,6 +227,44 @@ impl MemoryStore {
         }
     }
 
+    /// Records on the broker what `/sessions/{id}` shows after a turn entered here, merged with
+    /// what an earlier process of the cluster recorded (the turns add up; the first creation
+    /// time stays), so the session outlives the node that holds it. Nothing without a broker.
+    pub(crate) async fn note_turn(&self, local: SessionInfo) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let id = local.id.clone();
+        let noted = async {
+            let kv = shared.bucket().await?;
+            let key = info_key(&local.id);
+            let stored: Option<SessionInfo> = bounded(kv.get(&key))
+                .await?
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let mut info = local;
+            info.busy = false;
+            info.queued = 0;
+            if let Some(s) = stored {
+                info.turns = info.turns.max(s.turns + 1);
+                info.created_at = info.created_at.min(s.created_at);
+            }
+            let body = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
+            bounded(kv.put(&key, body.into())).await
+        }
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(session_id = %id, error = %e, "could not record the session on the broker");
+        }
+    }
+
+    /// The session as the broker last recorded it (another node's, or before a restart).
+    pub(crate) async fn session(&self, id: &str) -> Option<SessionInfo> {
+        let shared = self.shared.as_ref()?;
+        let kv = shared.bucket().await.ok()?;
+        let bytes = bounded(kv.get(&info_key(id))).await.ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
     /// Deletes the session's memory from the broker (ending a session); true if it held some.
     /// Without a broker there is nothing beyond the session table, which its owner clears.
     pub(crate) async fn forget(&self, id: &str) -> bool {
@@ -230,8 +274,10 @@ impl MemoryStore {
         let forgot = async {
             let kv = shared.bucket().await?;
             let key = session_key(id);
-            let held = bounded(kv.get(&key)).await?.is_some();
+            let held = bounded(kv.get(&key)).await?.is_some()
+                || bounded(kv.get(&info_key(id))).await?.is_some();
             bounded(kv.delete(&key)).await?;
+            bounded(kv.delete(&info_key(id))).await?;
             Ok::<bool, String>(held)
         }
         .await;

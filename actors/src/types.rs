@@ -230,7 +230,7 @@ pub struct BusStats {
 }
 
 /// A session as `/sessions/{id}` shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct SessionInfo {
     pub id: String,
     /// Unix seconds.

@@ -209,14 +209,24 @@ impl Link {
         }
     }
 
-    /// Runs `cmd` on the live connection.
+    /// Runs `cmd` on the live connection; when that connection turns out to be gone (the server
+    /// restarted since its last use), once more on a fresh one, so the first command after a
+    /// restart does not fail for nothing. Only idempotent commands go through here.
     pub(crate) async fn query<T: redis::FromRedisValue>(
         &self,
         cmd: &redis::Cmd,
     ) -> Result<T, BrokerError> {
         let mut live = self.get(Patience::Backoff).await?;
         let result = cmd.query_async(&mut live.conn).await;
-        self.check(live.generation, result)
+        match result {
+            Err(e) if breaks_connection(&e) => {
+                let _ = self.check::<()>(live.generation, Err(e));
+                let mut live = self.get(Patience::Now).await?;
+                let result = cmd.query_async(&mut live.conn).await;
+                self.check(live.generation, result)
+            }
+            other => self.check(live.generation, other),
+        }
     }
 }
 

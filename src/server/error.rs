@@ -224,6 +224,7 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::SessionBusy { .. } => StatusCode::CONFLICT,
             RuntimeError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             RuntimeError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RuntimeError::Unreachable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             RuntimeError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
             // The pipeline ran and a component failed: the server is a gateway to it.
             RuntimeError::ComponentFailed { .. } => StatusCode::BAD_GATEWAY,

@@ -169,8 +169,29 @@ impl Cluster {
         let body = serde_json::to_vec(msg)
             .map_err(|e| woodwork_broker::BrokerError::Invalid(e.to_string()))?;
         let id = crate::envelope::MessageId::next().to_string();
-        let q = self.queue(&node_queue(node)).await?;
-        let pushed = q.push(&id, body.into()).await;
+        self.push(&node_queue(node), &id, body).await
+    }
+
+    /// Pushes `body` onto queue `queue`, once more on a fresh connection when the first try
+    /// finds the connection broken (the broker restarted since it was last used).
+    pub(crate) async fn push(
+        &self,
+        queue: &str,
+        msg_id: &str,
+        body: Vec<u8>,
+    ) -> Result<(), woodwork_broker::BrokerError> {
+        let body = bytes::Bytes::from(body);
+        let mut pushed = Ok(false);
+        for _ in 0..2 {
+            pushed = match self.queue(queue).await {
+                Ok(q) => q.push(msg_id, body.clone()).await,
+                Err(e) => Err(e),
+            };
+            match &pushed {
+                Err(e) if e.is_transient() => continue,
+                _ => break,
+            }
+        }
         self.note_broker(pushed.is_ok());
         pushed.map(|_| ())
     }

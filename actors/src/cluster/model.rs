@@ -144,11 +144,10 @@ impl ChatModel for RemoteChatModel {
             let body = serde_json::to_vec(&work)
                 .map_err(|e| unavailable(&self.component, e.to_string()))?;
             let msg_id = crate::envelope::MessageId::next().to_string();
-            let pushed = match self.cluster.queue(&component_queue(&self.component)).await {
-                Ok(q) => q.push(&msg_id, body.into()).await,
-                Err(e) => Err(e),
-            };
-            self.cluster.note_broker(pushed.is_ok());
+            let pushed = self
+                .cluster
+                .push(&component_queue(&self.component), &msg_id, body)
+                .await;
             if let Err(e) = pushed {
                 guard.armed = false;
                 self.cluster.models.calls.lock().remove(&id);

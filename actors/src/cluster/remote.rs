@@ -12,7 +12,6 @@ use crate::reply::ReplyTo;
 use futures_util::future::BoxFuture;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The queue of a component this node does not host.
 pub(crate) struct RemoteMailbox {
@@ -32,10 +31,10 @@ impl RemoteMailbox {
         }
     }
 
-    fn unavailable(&self) -> RuntimeError {
-        RuntimeError::Unavailable {
+    fn unreachable(&self, cause: &str) -> RuntimeError {
+        RuntimeError::Unreachable {
             component: self.name.to_string(),
-            retry_after: Duration::from_secs(1),
+            cause: cause.to_string(),
         }
     }
 }
@@ -46,10 +45,12 @@ impl Mailbox for RemoteMailbox {
     }
 
     fn admit(&self, _bus: &dyn MessageBus) -> Result<(), RuntimeError> {
-        if self.cluster.reachable() && self.cluster.view.hosted_anywhere(&self.name) {
-            Ok(())
+        if !self.cluster.reachable() {
+            Err(self.unreachable("the broker does not answer"))
+        } else if !self.cluster.view.hosted_anywhere(&self.name) {
+            Err(self.unreachable("no live node hosts it"))
         } else {
-            Err(self.unavailable())
+            Ok(())
         }
     }
 
@@ -103,19 +104,15 @@ impl Mailbox for RemoteMailbox {
         let cluster = self.cluster.clone();
         let name = self.name.clone();
         actix_rt::spawn(async move {
-            let pushed = match cluster.queue(&component_queue(&name)).await {
-                Ok(q) => q.push(&msg_id, body.into()).await,
-                Err(e) => Err(e),
-            };
-            cluster.note_broker(pushed.is_ok());
+            let pushed = cluster.push(&component_queue(&name), &msg_id, body).await;
             drop(slot);
             if let Err(e) = pushed {
                 tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");
                 if let Some(route) = route {
                     if let Some(r) = cluster.pending.remove(route.id) {
-                        r.fail(RuntimeError::Unavailable {
+                        r.fail(RuntimeError::Unreachable {
                             component: name.to_string(),
-                            retry_after: Duration::from_secs(1),
+                            cause: e.to_string(),
                         });
                     }
                 }

@@ -116,6 +116,10 @@ pub(crate) enum WireError {
         component: String,
         retry_after_ms: u64,
     },
+    Unreachable {
+        component: String,
+        cause: String,
+    },
     DeadlineExceeded {
         component: String,
     },
@@ -153,6 +157,10 @@ impl From<&RuntimeError> for WireError {
             } => WireError::Unavailable {
                 component: component.clone(),
                 retry_after_ms: ms(retry_after),
+            },
+            RuntimeError::Unreachable { component, cause } => WireError::Unreachable {
+                component: component.clone(),
+                cause: cause.clone(),
             },
             RuntimeError::DeadlineExceeded { component } => WireError::DeadlineExceeded {
                 component: component.clone(),
@@ -193,6 +201,9 @@ impl From<WireError> for RuntimeError {
                 component,
                 retry_after: Duration::from_millis(retry_after_ms),
             },
+            WireError::Unreachable { component, cause } => {
+                RuntimeError::Unreachable { component, cause }
+            }
             WireError::DeadlineExceeded { component } => {
                 RuntimeError::DeadlineExceeded { component }
             }
@@ -234,6 +245,10 @@ mod tests {
             RuntimeError::Unavailable {
                 component: "m".into(),
                 retry_after: Duration::from_millis(1500),
+            },
+            RuntimeError::Unreachable {
+                component: "m".into(),
+                cause: "broker down".into(),
             },
             RuntimeError::DeadlineExceeded {
                 component: "a".into(),

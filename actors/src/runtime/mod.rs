@@ -215,6 +215,25 @@ impl Runtime {
         self.services().sessions.info(id)
     }
 
+    /// The session as this node holds it, else (in a cluster) as the broker last recorded it:
+    /// a session entered on another node, or before this node restarted.
+    pub async fn find_session(&self, id: &str) -> Option<SessionInfo> {
+        let services = self.services();
+        let local = services.sessions.info(id);
+        if services.cluster.is_none() {
+            return local;
+        }
+        // Turns entered on other nodes (or before a restart) count too.
+        match (local, services.memory().session(id).await) {
+            (Some(mut l), Some(s)) => {
+                l.turns = l.turns.max(s.turns);
+                l.created_at = l.created_at.min(s.created_at);
+                Some(l)
+            }
+            (l, s) => l.or(s),
+        }
+    }
+
     /// The `limit` most recently active sessions (most recent first) and the number of live
     /// sessions: the bounded list `GET /sessions` and the dashboard show.
     pub fn recent_sessions(&self, limit: usize) -> (usize, Vec<SessionInfo>) {

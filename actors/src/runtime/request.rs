@@ -161,6 +161,7 @@ impl Runtime {
         if created {
             session_event(&services.bus, EventType::SessionCreated, session.id());
         }
+        let session_id = session.id().clone();
         let (turn, done) = Turn::new(session.id().clone(), Arc::new(req.inputs), events);
         let _cancel = CancelOnDrop(turn.clone());
         // Registered so that ending the session (DELETE) cancels this turn.
@@ -204,6 +205,14 @@ impl Runtime {
             })
         });
         drop(session);
+        // In a cluster the session is recorded on the broker too, before the answer goes out
+        // (bounded; a broker error is logged, never the turn's), so `/sessions/{id}` finds it
+        // on any node and after restarts as soon as the client has its answer.
+        if services.cluster.is_some() {
+            if let Some(info) = services.sessions.info(&session_id) {
+                services.memory().note_turn(info).await;
+            }
+        }
         result
     }
 }

@@ -221,7 +221,10 @@ async fn unhosted(url: &str) {
     )
     .await;
     match sys.entry().send(InputRequest::text("cli", "x")).await {
-        Err(RuntimeError::Unavailable { component, .. }) => assert_eq!(component, "agent"),
+        Err(RuntimeError::Unreachable { component, cause }) => {
+            assert_eq!(component, "agent");
+            assert!(cause.contains("no live node hosts it"), "{cause}");
+        }
         other => panic!("expected unavailable, got {other:?}"),
     }
     let agent = sys.entry().component("agent").expect("agent");

@@ -68,7 +68,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_session_id(&id, "the session id in the path")?;
-    match state.runtime.session(&id) {
+    match state.runtime.find_session(&id).await {
         Some(info) => Ok(HttpResponse::Ok().json(info)),
         None => Err(not_found(&id)),
     }

@@ -171,8 +171,11 @@ in = input command_line { to: model }
     .unwrap();
     // `serve` joins the broker the file names (a fresh namespace keeps runs apart); this node
     // hosts every component, and `/health` shows the cluster.
-    let ns = format!("t-file-bus-{}", std::process::id());
-    let server = Server::start(&ww, &["--namespace", &ns, "--node", "solo"]);
+    // Removed from NATS when the test ends (declared before the server, so it stops first).
+    let ns =
+        crate::common::cluster::Namespace::shared(crate::common::cluster::Bus::Nats, "file-bus")
+            .await;
+    let server = Server::start(&ww, &["--namespace", &ns.name, "--node", "solo"]);
     server.wait_for_log(&["joined the cluster"]).await;
     let res = server.post_json("/in/input", &json!({"input": "hi"})).await;
     assert_eq!(res.status(), 200);
@@ -180,7 +183,7 @@ in = input command_line { to: model }
     assert_eq!(body["output"], "echo: hi", "{body}");
     let health: Value = server.get("/health").await.json().await.unwrap();
     assert_eq!(health["cluster"]["bus"], "nats", "{health}");
-    assert_eq!(health["cluster"]["namespace"], ns.as_str(), "{health}");
+    assert_eq!(health["cluster"]["namespace"], ns.name.as_str(), "{health}");
     assert_eq!(health["cluster"]["nodes"][0]["node"], "solo", "{health}");
     // `--bus memory` keeps such a file in one process.
     let memory = Server::start(&ww, &["--bus", "memory"]);

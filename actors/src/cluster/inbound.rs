@@ -81,26 +81,11 @@ pub(super) fn consume_component(
             if cluster.stop.is_cancelled() {
                 break;
             }
-            if attempt > 0 {
-                let wait = backoff(Duration::from_millis(100), Duration::from_secs(5), attempt);
-                tokio::select! {
-                    _ = cluster.stop.cancelled() => break,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
+            let Some(mut consumer) = cluster.consumer_after(&queue_name, attempt).await else {
+                attempt += 1;
+                continue;
+            };
             attempt += 1;
-            let consumer = match cluster.queue(&queue_name).await {
-                Ok(q) => q.consumer(&cluster.spec.node).await,
-                Err(e) => Err(e),
-            };
-            let mut consumer = match consumer {
-                Ok(c) => c,
-                Err(e) => {
-                    cluster.note_broker(false);
-                    tracing::debug!(component = &*cell.name, error = %e, "cannot consume the component's queue yet");
-                    continue;
-                }
-            };
             loop {
                 if cluster.draining.is_cancelled() {
                     break 'connect;

@@ -38,6 +38,21 @@ const MAX_DELIVERIES: u32 = 5;
 /// Entries a queue keeps when nobody consumes (older ones trimmed).
 const MAX_QUEUE_LEN: u64 = 100_000;
 
+/// A broker call bounded by `bound`, its error in words (a broker that stops answering must
+/// not hold a turn, a start or a shutdown).
+pub(crate) async fn within<T>(
+    bound: Duration,
+    call: impl std::future::Future<Output = Result<T, woodwork_broker::BrokerError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(bound, call).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the broker did not answer within {} s",
+            bound.as_secs()
+        )),
+    }
+}
+
 /// One node's membership of a cluster: its broker, what it hosts, the table of hops it waits on
 /// and the proxies of hops it handles for others.
 pub(crate) struct Cluster {
@@ -158,6 +173,36 @@ impl Cluster {
             .entry(name.to_string())
             .or_insert(q)
             .clone())
+    }
+
+    /// A consumer of queue `name` under this node's name, once the backoff that `attempt`
+    /// failures call for has passed; None when the node stops meanwhile or the broker refuses
+    /// (noted for readiness, logged; the caller tries again).
+    pub(crate) async fn consumer_after(
+        &self,
+        name: &str,
+        attempt: u32,
+    ) -> Option<Box<dyn woodwork_broker::Consumer>> {
+        if attempt > 0 {
+            let wait =
+                crate::bus::backoff(Duration::from_millis(100), Duration::from_secs(5), attempt);
+            tokio::select! {
+                _ = self.stop.cancelled() => return None,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        let consumer = match self.queue(name).await {
+            Ok(q) => q.consumer(&self.spec.node).await,
+            Err(e) => Err(e),
+        };
+        match consumer {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.note_broker(false);
+                tracing::debug!(queue = name, error = %e, "cannot consume the queue yet");
+                None
+            }
+        }
     }
 
     /// Pushes `msg` to node `node`'s queue (results, events, cancellations).

@@ -5,7 +5,6 @@
 
 use super::wire::NodeMsg;
 use super::{node_queue, Cluster};
-use crate::bus::backoff;
 use crate::envelope::{now_unix, Envelope};
 use crate::error::RuntimeError;
 use crate::reply::ReplyTo;
@@ -149,26 +148,11 @@ pub(super) fn consume_node_queue(cluster: &Arc<Cluster>) {
         let name = node_queue(&cluster.spec.node);
         let mut attempt = 0u32;
         'connect: while !cluster.stop.is_cancelled() {
-            if attempt > 0 {
-                let wait = backoff(Duration::from_millis(100), Duration::from_secs(5), attempt);
-                tokio::select! {
-                    _ = cluster.stop.cancelled() => break,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
+            let Some(mut consumer) = cluster.consumer_after(&name, attempt).await else {
+                attempt += 1;
+                continue;
+            };
             attempt += 1;
-            let consumer = match cluster.queue(&name).await {
-                Ok(q) => q.consumer(&cluster.spec.node).await,
-                Err(e) => Err(e),
-            };
-            let mut consumer = match consumer {
-                Ok(c) => c,
-                Err(e) => {
-                    cluster.note_broker(false);
-                    tracing::debug!(error = %e, "cannot consume this node's queue yet");
-                    continue;
-                }
-            };
             loop {
                 let pulled = tokio::select! {
                     _ = cluster.stop.cancelled() => break 'connect,

@@ -70,13 +70,7 @@ fn id_of(key: &str) -> Option<String> {
 async fn bounded<T>(
     call: impl std::future::Future<Output = Result<T, woodwork_broker::BrokerError>>,
 ) -> Result<T, String> {
-    match tokio::time::timeout(BROKER_BOUND, call).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!(
-            "the broker did not answer within {} s",
-            BROKER_BOUND.as_secs()
-        )),
-    }
+    crate::cluster::within(BROKER_BOUND, call).await
 }
 
 impl DlqMirror {

@@ -16,7 +16,8 @@ pub struct QueueConfig {
     /// How long a delivered message may stay unacknowledged before another consumer may take it
     /// (its consumer is presumed dead). Longer than the longest handling.
     pub claim_idle: Duration,
-    /// Pushing the same message id again within this window enqueues nothing.
+    /// Pushing the same message id again within this window enqueues nothing; zero: ids are not
+    /// checked (cheaper, for producers whose ids are unique by construction).
     pub dedupe_window: Duration,
 }
 

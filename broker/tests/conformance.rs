@@ -89,6 +89,25 @@ async fn pull_all(
     got
 }
 
+both!(
+    without_a_window_ids_are_not_checked,
+    |b: Broker| async move {
+        let cfg = QueueConfig {
+            dedupe_window: Duration::ZERO,
+            ..fast()
+        };
+        let q = b.queue("nodedupe", cfg).await.unwrap();
+        assert!(q.push("same", Bytes::from("1")).await.unwrap());
+        assert!(q.push("same", Bytes::from("2")).await.unwrap());
+        let mut c = q.consumer("n").await.unwrap();
+        let got = pull_all(&mut c, 2).await;
+        c.ack_all(&got).await.unwrap();
+        let bodies: Vec<_> = got.iter().map(|d| d.body.clone()).collect();
+        assert_eq!(bodies, [Bytes::from("1"), Bytes::from("2")]);
+        assert!(got.iter().all(|d| d.msg_id == "same"), "{got:?}");
+    }
+);
+
 both!(delivers_in_order_and_ack_removes, |b: Broker| async move {
     let q = b.queue("inbox", fast()).await.unwrap();
     for i in 0..20 {

@@ -79,12 +79,18 @@ pub(crate) struct Cluster {
     pub(crate) stop: CancellationToken,
 }
 
-fn queue_config() -> QueueConfig {
+/// Component queues de-duplicate by message id (a producer's retry is not handled twice); node
+/// queues do not (every result and event has a fresh id), which saves a key per message.
+fn queue_config(name: &str) -> QueueConfig {
     QueueConfig {
         max_len: MAX_QUEUE_LEN,
         max_deliveries: MAX_DELIVERIES,
         claim_idle: CLAIM_IDLE,
-        ..QueueConfig::default()
+        dedupe_window: if name.starts_with("n-") {
+            Duration::ZERO
+        } else {
+            QueueConfig::default().dedupe_window
+        },
     }
 }
 
@@ -166,7 +172,7 @@ impl Cluster {
         if let Some(q) = self.queues.lock().get(name) {
             return Ok(q.clone());
         }
-        let q = self.broker.queue(name, queue_config()).await?;
+        let q = self.broker.queue(name, queue_config(name)).await?;
         Ok(self
             .queues
             .lock()

@@ -1,6 +1,7 @@
 //! A component hosted by another node, as this node's bus sees it: a mailbox whose delivery is a
 //! push onto the component's queue on the broker. Bounded like a local mailbox (a slot per push in
-//! progress), refused like an open breaker when no live node hosts the component.
+//! progress), refused as unreachable (503) while the broker does not answer or no live node
+//! hosts the component.
 
 use super::wire::{Hop, ReplyKind, ReplyRoute, Work};
 use super::{component_queue, Cluster};

@@ -51,7 +51,7 @@ impl NatsConsumer {
             let msg_id = m
                 .headers
                 .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
+                .and_then(|h| h.get("Nats-Msg-Id").or_else(|| h.get("Ww-Msg-Id")))
                 .map(|v| v.as_str().to_string())
                 .unwrap_or_default();
             if deliveries > q.config.max_deliveries {

@@ -282,7 +282,13 @@ impl NatsQueue {
     /// Publishes `body` under `msg_id` and waits for the stream's confirmation.
     async fn publish(&self, msg_id: &str, body: Bytes) -> Result<PublishAck, PublishError> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id);
+        // Without a de-duplication window the id is only carried, not checked.
+        let key = if self.config.dedupe_window.is_zero() {
+            "Ww-Msg-Id"
+        } else {
+            "Nats-Msg-Id"
+        };
+        headers.insert(key, msg_id);
         self.broker
             .js
             .publish_with_headers(self.subject.clone(), headers, body)

@@ -64,18 +64,13 @@ impl Services {
 
 /// The KV key of what `/sessions/{id}` shows of session `id` (next to its memory's key).
 fn info_key(id: &str) -> String {
-    format!("i{}", &session_key(id)[1..])
+    crate::cluster::hex_key("i-", id)
 }
 
 /// The KV key of session `id`: a fixed prefix and the id in lower-case hex (valid on every
 /// broker whatever the id holds).
 pub(crate) fn session_key(id: &str) -> String {
-    let mut key = String::with_capacity(KEY_PREFIX.len() + id.len() * 2);
-    key.push_str(KEY_PREFIX);
-    for b in id.bytes() {
-        key.push_str(&format!("{b:02x}"));
-    }
-    key
+    crate::cluster::hex_key(KEY_PREFIX, id)
 }
 
 /// The window of one memory, rebuilt from stored turns within `limits` (a value written under

@@ -38,6 +38,18 @@ const MAX_DELIVERIES: u32 = 5;
 /// Entries a queue keeps when nobody consumes (older ones trimmed).
 const MAX_QUEUE_LEN: u64 = 100_000;
 
+/// A KV key made of `prefix` and `id` in lower-case hex: valid on every broker (NATS keys allow
+/// few characters) whatever a user-given id holds.
+pub(crate) fn hex_key(prefix: &str, id: &str) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(prefix.len() + id.len() * 2);
+    key.push_str(prefix);
+    for b in id.bytes() {
+        let _ = write!(key, "{b:02x}");
+    }
+    key
+}
+
 /// A broker call bounded by `bound`, its error in words (a broker that stops answering must
 /// not hold a turn, a start or a shutdown).
 pub(crate) async fn within<T>(

@@ -46,12 +46,7 @@ pub(crate) struct DlqMirror {
 /// The KV key of letter `id`: a prefix and the id in hex (ids are UUIDs, but a key must be
 /// valid on every broker whatever an id holds).
 fn key_of(id: &str) -> String {
-    let mut key = String::with_capacity(2 + id.len() * 2);
-    key.push_str("l-");
-    for b in id.bytes() {
-        key.push_str(&format!("{b:02x}"));
-    }
-    key
+    crate::cluster::hex_key("l-", id)
 }
 
 /// The id a key was made from, or None for a key that is not one of ours.

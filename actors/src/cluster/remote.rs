@@ -17,6 +17,8 @@ use std::sync::Arc;
 /// The queue of a component this node does not host.
 pub(crate) struct RemoteMailbox {
     name: Arc<str>,
+    /// Its queue's name, made once rather than per push.
+    queue: Arc<str>,
     cluster: Arc<Cluster>,
     slots: Arc<Slots>,
     pushed: AtomicU64,
@@ -25,6 +27,7 @@ pub(crate) struct RemoteMailbox {
 impl RemoteMailbox {
     pub(crate) fn new(name: Arc<str>, cluster: Arc<Cluster>, capacity: usize) -> RemoteMailbox {
         RemoteMailbox {
+            queue: Arc::from(component_queue(&name)),
             name,
             cluster,
             slots: Slots::new(capacity),
@@ -104,8 +107,9 @@ impl Mailbox for RemoteMailbox {
         self.pushed.fetch_add(1, Ordering::Relaxed);
         let cluster = self.cluster.clone();
         let name = self.name.clone();
+        let queue = self.queue.clone();
         actix_rt::spawn(async move {
-            let pushed = cluster.push(&component_queue(&name), &msg_id, body).await;
+            let pushed = cluster.push(&queue, &msg_id, body).await;
             drop(slot);
             if let Err(e) = pushed {
                 tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");

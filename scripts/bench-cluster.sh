@@ -13,6 +13,7 @@
 #   scripts/bench-cluster.sh                      # 10 s per run, 64 connections, 2 rounds
 #   DURATION=5 CONNS=16 ROUNDS=1 scripts/bench-cluster.sh
 #   BUSES="redis" scripts/bench-cluster.sh        # only one broker next to the in-memory bus
+#   BIN=/tmp/woodwork-actors scripts/bench-cluster.sh   # a given binary (e.g. an older build), no build
 #
 # Needs Redis on 127.0.0.1:6379 and NATS with JetStream on 127.0.0.1:4222 (REDIS_URL / NATS_URL to
 # override; scripts/test.sh starts both), wrk, python3 (removes the run's NATS streams afterwards).
@@ -52,9 +53,13 @@ for bus in $BUSES; do
   esac
 done
 
-echo "building (release)…" >&2
-cargo build --release --locked --bin woodwork-actors >&2
-BIN="$TARGET_DIR/release/woodwork-actors"
+if [ -n "${BIN:-}" ]; then
+  [ -x "$BIN" ] || { echo "error: BIN=$BIN is not an executable" >&2; exit 1; }
+else
+  echo "building (release)…" >&2
+  cargo build --release --locked --bin woodwork-actors >&2
+  BIN="$TARGET_DIR/release/woodwork-actors"
+fi
 
 WORK="$(mktemp -d)"
 PIDS=()

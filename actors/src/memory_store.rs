@@ -224,8 +224,10 @@ impl MemoryStore {
 
     /// Records on the broker what `/sessions/{id}` shows after a turn entered here, merged with
     /// what an earlier process of the cluster recorded (the turns add up; the first creation
-    /// time stays), so the session outlives the node that holds it. Nothing without a broker.
-    pub(crate) async fn note_turn(&self, local: SessionInfo) {
+    /// time stays), so the session outlives the node that holds it; `fresh`: the id was made
+    /// up by this process for this turn, so there is nothing to merge (no read). Nothing
+    /// without a broker.
+    pub(crate) async fn note_turn(&self, local: SessionInfo, fresh: bool) {
         let Some(shared) = &self.shared else {
             return;
         };
@@ -233,9 +235,13 @@ impl MemoryStore {
         let noted = async {
             let kv = shared.bucket().await?;
             let key = info_key(&local.id);
-            let stored: Option<SessionInfo> = bounded(kv.get(&key))
-                .await?
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            let stored: Option<SessionInfo> = if fresh {
+                None
+            } else {
+                bounded(kv.get(&key))
+                    .await?
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+            };
             let mut info = local;
             info.busy = false;
             info.queued = 0;

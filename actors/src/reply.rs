@@ -83,6 +83,27 @@ pub struct Turn {
     pub(crate) origin: Option<(actix_rt::ArbiterHandle, std::thread::ThreadId)>,
     /// Fired once when the turn is cancelled; model calls and tools select on it.
     cancel: CancellationToken,
+    /// Set when this turn stands on this node for a turn of another node (a hop's proxy).
+    relay: Option<Relay>,
+}
+
+/// The turn of another node a proxy turn stands for: its last open branch can be handed straight
+/// to it (the next component's results then go to that node directly, not back through this
+/// one), which saves two broker crossings per hop chain.
+pub(crate) struct Relay {
+    pub(crate) node: String,
+    pub(crate) id: u64,
+    handed: AtomicBool,
+}
+
+impl Relay {
+    pub(crate) fn new(node: String, id: u64) -> Relay {
+        Relay {
+            node,
+            id,
+            handed: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Turn {
@@ -91,6 +112,19 @@ impl Turn {
         session_id: Arc<str>,
         inputs: Arc<serde_json::Map<String, serde_json::Value>>,
         events: Option<mpsc::Sender<RuntimeEvent>>,
+    ) -> (
+        Arc<Turn>,
+        oneshot::Receiver<Result<InputResponse, RuntimeError>>,
+    ) {
+        Turn::with_relay(session_id, inputs, events, None)
+    }
+
+    /// A turn standing for a turn of another node (`relay`), see [`Turn::hand_over`].
+    pub(crate) fn with_relay(
+        session_id: Arc<str>,
+        inputs: Arc<serde_json::Map<String, serde_json::Value>>,
+        events: Option<mpsc::Sender<RuntimeEvent>>,
+        relay: Option<Relay>,
     ) -> (
         Arc<Turn>,
         oneshot::Receiver<Result<InputResponse, RuntimeError>>,
@@ -110,8 +144,33 @@ impl Turn {
                 .map(|a| (a, std::thread::current().id())),
             events,
             cancel: CancellationToken::new(),
+            relay,
         });
         (turn, rx)
+    }
+
+    /// For a proxy turn whose only open branch is leaving this node: the turn it stands for
+    /// (node, hop number), to send the branch on with that turn's way back, once. None when
+    /// this is no proxy, other branches are open, or the caller streams events (events would
+    /// then reach the caller by two ways, in no sure order). The caller completes the branch
+    /// here once the hop is on its way ([`Turn::handed_over`] tells the proxy to stay silent).
+    pub(crate) fn hand_over(&self) -> Option<(&str, u64)> {
+        let relay = self.relay.as_ref()?;
+        if self.events.is_some()
+            || self.outstanding.load(Ordering::Acquire) != 1
+            || self.is_finished()
+            || relay.handed.swap(true, Ordering::AcqRel)
+        {
+            return None;
+        }
+        Some((&relay.node, relay.id))
+    }
+
+    /// Whether this proxy turn handed its branch to the turn it stands for.
+    pub(crate) fn handed_over(&self) -> bool {
+        self.relay
+            .as_ref()
+            .is_some_and(|r| r.handed.load(Ordering::Acquire))
     }
 
     /// The caller's arbiter when it is not this thread (a streamed turn from an HTTP worker).

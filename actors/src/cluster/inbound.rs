@@ -6,12 +6,12 @@
 //! once, or by a replica once idle past the claim bound); the sender takes the first result only.
 
 use super::wire::{Hop, NodeMsg, ReplyKind, ReplyRoute, Work};
-use super::{component_queue, Cluster};
+use super::{component_queue, node_queue, Cluster};
 use crate::bus::{backoff, Address};
 use crate::component::ComponentCell;
 use crate::envelope::Envelope;
 use crate::error::RuntimeError;
-use crate::reply::{DirectReply, Latch, ReplyTo, Turn};
+use crate::reply::{DirectReply, Latch, Relay, ReplyTo, Turn};
 use crate::runtime::EVENT_STREAM_CAPACITY;
 use crate::services::Services;
 use crate::types::RuntimeEvent;
@@ -263,7 +263,7 @@ async fn handle(cluster: &Arc<Cluster>, services: &Arc<Services>, index: usize, 
             }
         }
     };
-    send_back(cluster, &route, &result).await
+    send_back(cluster, &route, result).await
 }
 
 /// A turn's hop: a local turn stands for the sender's; its events go back as they come, then its
@@ -283,7 +283,8 @@ async fn handle_turn(
     } else {
         (None, None)
     };
-    let (turn, mut done) = Turn::new(env.session_id.clone(), inputs, tx);
+    let relay = Relay::new(route.node.clone(), route.id);
+    let (turn, mut done) = Turn::with_relay(env.session_id.clone(), inputs, tx, Some(relay));
     let key = (route.node.clone(), route.id);
     cluster
         .proxies
@@ -302,7 +303,7 @@ async fn handle_turn(
         tokio::select! {
             biased;
             Some(RuntimeEvent::Event(env)) = event => {
-                let _ = cluster.push_node(&route.node, &NodeMsg::Event { id: route.id, env }).await;
+                let _ = cluster.push_node(&route.node, NodeMsg::Event { id: route.id, env }).await;
             }
             r = &mut done => break r,
         }
@@ -311,11 +312,16 @@ async fn handle_turn(
     if let Some(rx) = rx.as_mut() {
         while let Ok(RuntimeEvent::Event(env)) = rx.try_recv() {
             let _ = cluster
-                .push_node(&route.node, &NodeMsg::Event { id: route.id, env })
+                .push_node(&route.node, NodeMsg::Event { id: route.id, env })
                 .await;
         }
     }
     cluster.proxies.turns.lock().remove(&key);
+    if turn.handed_over() && matches!(result, Ok(Ok(_))) {
+        // The branch went on to another component with the sender's own way back: its result
+        // reaches the sender from there.
+        return true;
+    }
     let msg = match result {
         Ok(Ok(r)) => NodeMsg::Done {
             id: route.id,
@@ -327,7 +333,7 @@ async fn handle_turn(
         },
         Err(_) => dropped(route.id),
     };
-    send_back(cluster, route, &msg).await
+    send_back(cluster, route, msg).await
 }
 
 /// Delivers `env` to the local component (waiting for mailbox room up to the bound); a refusal
@@ -365,7 +371,7 @@ async fn serve_model_call(
                 format!("`{}` is not a model", cell.name),
             )),
         };
-        return send_back_to(cluster, &call.node, &done).await;
+        return send_back_to(cluster, &call.node, done).await;
     };
     let key = (call.node.clone(), call.id);
     let cancel = CancellationToken::new();
@@ -381,15 +387,24 @@ async fn serve_model_call(
 }
 
 /// Sends a hop's result to its sender.
-async fn send_back(cluster: &Arc<Cluster>, route: &ReplyRoute, msg: &NodeMsg) -> bool {
+async fn send_back(cluster: &Arc<Cluster>, route: &ReplyRoute, msg: NodeMsg) -> bool {
     send_back_to(cluster, &route.node, msg).await
 }
 
 /// Sends a result to node `node`; retried with backoff while the broker is away (bounded: past
 /// that the work is left unacknowledged, to be done again).
-pub(super) async fn send_back_to(cluster: &Arc<Cluster>, node: &str, msg: &NodeMsg) -> bool {
+pub(super) async fn send_back_to(cluster: &Arc<Cluster>, node: &str, msg: NodeMsg) -> bool {
+    let body = match cluster.for_node(node, msg) {
+        Ok(None) => return true,
+        Ok(Some(body)) => body,
+        Err(e) => {
+            tracing::warn!(node, error = %e, "a result cannot be encoded; dropped");
+            return true;
+        }
+    };
+    let id = crate::envelope::MessageId::next().to_string();
     for attempt in 0..8 {
-        match cluster.push_node(node, msg).await {
+        match cluster.push(&node_queue(node), &id, body.clone()).await {
             Ok(()) => return true,
             Err(e) => {
                 tracing::debug!(node, error = %e, "sending a result back failed; retrying");

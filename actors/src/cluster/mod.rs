@@ -223,16 +223,34 @@ impl Cluster {
         }
     }
 
-    /// Pushes `msg` to node `node`'s queue (results, events, cancellations).
+    /// Sends `msg` to node `node`'s queue (results, events, cancellations); handled at once,
+    /// without the broker, when `node` is this one (a hop this node sent came back to a
+    /// component it hosts).
     pub(crate) async fn push_node(
         &self,
         node: &str,
-        msg: &wire::NodeMsg,
+        msg: wire::NodeMsg,
     ) -> Result<(), woodwork_broker::BrokerError> {
-        let body = serde_json::to_vec(msg)
-            .map_err(|e| woodwork_broker::BrokerError::Invalid(e.to_string()))?;
+        let Some(body) = self.for_node(node, msg)? else {
+            return Ok(());
+        };
         let id = crate::envelope::MessageId::next().to_string();
         self.push(&node_queue(node), &id, body).await
+    }
+
+    /// `msg` encoded for node `node`'s queue, or None once handled here (`node` is this one).
+    pub(crate) fn for_node(
+        &self,
+        node: &str,
+        msg: wire::NodeMsg,
+    ) -> Result<Option<Vec<u8>>, woodwork_broker::BrokerError> {
+        if node == self.spec.node {
+            pending::handle(self, msg);
+            return Ok(None);
+        }
+        serde_json::to_vec(&msg)
+            .map(Some)
+            .map_err(|e| woodwork_broker::BrokerError::Invalid(e.to_string()))
     }
 
     /// Pushes `body` onto queue `queue`, once more on a fresh connection when the first try

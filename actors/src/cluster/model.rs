@@ -92,7 +92,7 @@ impl Drop for CallGuard {
                 id,
             };
             for node in cluster.view.nodes_hosting(&component) {
-                let _ = cluster.push_node(&node, &msg).await;
+                let _ = cluster.push_node(&node, msg.clone()).await;
             }
         });
     }
@@ -194,7 +194,7 @@ pub(super) async fn serve_call(
         tokio::select! {
             biased;
             Some(text) = chunk => {
-                let _ = cluster.push_node(&node, &NodeMsg::ModelChunk { id, text }).await;
+                let _ = cluster.push_node(&node, NodeMsg::ModelChunk { id, text }).await;
             }
             r = &mut chat => break r,
             _ = cancel.cancelled() => {
@@ -205,9 +205,9 @@ pub(super) async fn serve_call(
     if let Some(rx) = rx.as_mut() {
         while let Ok(text) = rx.try_recv() {
             let _ = cluster
-                .push_node(&node, &NodeMsg::ModelChunk { id, text })
+                .push_node(&node, NodeMsg::ModelChunk { id, text })
                 .await;
         }
     }
-    super::inbound::send_back_to(cluster, &node, &NodeMsg::ModelDone { id, result }).await
+    super::inbound::send_back_to(cluster, &node, NodeMsg::ModelDone { id, result }).await
 }

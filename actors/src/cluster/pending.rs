@@ -21,8 +21,6 @@ const BATCH: usize = 256;
 
 struct Entry {
     reply: ReplyTo,
-    /// The component the hop went to (whose hosts a cancellation is sent to).
-    target: Arc<str>,
     /// Unix seconds after which the hop's message expired anyway.
     expires: f64,
 }
@@ -49,8 +47,8 @@ pub(crate) fn first_number() -> u64 {
 }
 
 impl Pending {
-    /// Records that `reply` waits for the hop of `env` to `target`; the number the hop carries.
-    pub(crate) fn insert(&self, reply: ReplyTo, target: Arc<str>, env: &Envelope) -> u64 {
+    /// Records that `reply` waits for the hop of `env`; the number the hop carries.
+    pub(crate) fn insert(&self, reply: ReplyTo, env: &Envelope) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let expires = env
             .deadline
@@ -60,7 +58,6 @@ impl Pending {
             id,
             Entry {
                 reply,
-                target,
                 expires,
             },
         );
@@ -84,7 +81,7 @@ impl Pending {
 }
 
 /// Delivers one message from this node's queue.
-fn handle(cluster: &Cluster, msg: NodeMsg) {
+pub(super) fn handle(cluster: &Cluster, msg: NodeMsg) {
     let pending = &cluster.pending;
     match msg {
         NodeMsg::Event { id, env } => {
@@ -207,7 +204,7 @@ pub(super) fn sweep(cluster: &Arc<Cluster>) {
             cluster.pending.entries.lock().retain(|id, e| {
                 let keep = match &e.reply {
                     ReplyTo::Turn(t) if t.is_cancelled() => {
-                        cancelled.push((*id, e.target.clone()));
+                        cancelled.push(*id);
                         false
                     }
                     ReplyTo::Turn(t) => !t.is_finished(),
@@ -215,15 +212,17 @@ pub(super) fn sweep(cluster: &Arc<Cluster>) {
                 };
                 keep && now <= e.expires
             });
-            for (id, target) in cancelled {
+            for id in cancelled {
                 let msg = NodeMsg::Cancel {
                     origin: cluster.spec.node.clone(),
                     id,
                     error: (&RuntimeError::Cancelled(crate::error::CancelReason::Caller)).into(),
                 };
-                for node in cluster.view.nodes_hosting(&target) {
-                    if let Err(e) = cluster.push_node(&node, &msg).await {
-                        tracing::debug!(node = %node, error = %e, "could not send a cancellation");
+                // Every live node: the hop's branch may have gone on from the node it was sent
+                // to (handed over, see `Turn::hand_over`), so its hosts alone may not hold it.
+                for node in cluster.view.nodes() {
+                    if let Err(e) = cluster.push_node(&node.node, msg.clone()).await {
+                        tracing::debug!(node = %node.node, error = %e, "could not send a cancellation");
                     }
                 }
             }

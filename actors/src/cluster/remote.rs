@@ -68,39 +68,64 @@ impl Mailbox for RemoteMailbox {
 
     fn deliver(&self, mut env: Envelope, slot: Slot) {
         let reply = env.reply.take();
-        let route = reply.as_ref().map(|r| {
-            let kind = match r {
-                ReplyTo::Turn(t) => ReplyKind::Turn {
-                    inputs: t.inputs.clone(),
-                    events: t.events.is_some(),
-                },
-                ReplyTo::Direct(_) => ReplyKind::Direct,
-                ReplyTo::Latch(_) => ReplyKind::Latch,
-            };
-            let id = self
-                .cluster
-                .pending
-                .insert(r.clone(), self.name.clone(), &env);
-            ReplyRoute {
-                node: self.cluster.spec.node.clone(),
+        // A proxy turn's last branch goes on with the way back of the turn it stands for.
+        let handed = match &reply {
+            Some(ReplyTo::Turn(t)) => t.hand_over().map(|(node, id)| ReplyRoute {
+                node: node.to_string(),
                 id,
-                kind,
-            }
+                kind: ReplyKind::Turn {
+                    inputs: t.inputs.clone(),
+                    events: false,
+                },
+            }),
+            _ => None,
+        };
+        let is_handed = handed.is_some();
+        let route = handed.or_else(|| {
+            reply.as_ref().map(|r| {
+                let kind = match r {
+                    ReplyTo::Turn(t) => ReplyKind::Turn {
+                        inputs: t.inputs.clone(),
+                        events: t.events.is_some(),
+                    },
+                    ReplyTo::Direct(_) => ReplyKind::Direct,
+                    ReplyTo::Latch(_) => ReplyKind::Latch,
+                };
+                let id = self.cluster.pending.insert(r.clone(), &env);
+                ReplyRoute {
+                    node: self.cluster.spec.node.clone(),
+                    id,
+                    kind,
+                }
+            })
         });
+        // What answers `reply` when the hop never leaves: the pending entry made for it (a
+        // handed-over branch has none here; its proxy turn fails instead).
+        let settle = {
+            let cluster = self.cluster.clone();
+            let id = route.as_ref().map(|r| r.id);
+            move |reply: Option<ReplyTo>, err: RuntimeError| {
+                let waiting = match (is_handed, id) {
+                    (true, _) => reply,
+                    (false, Some(id)) => cluster.pending.remove(id),
+                    (false, None) => None,
+                };
+                if let Some(r) = waiting {
+                    r.fail(err);
+                }
+            }
+        };
         let msg_id = env.message_id.to_string();
-        let body = match serde_json::to_vec(&Work::Hop(Hop {
-            env,
-            reply: route.clone(),
-        })) {
+        let body = match serde_json::to_vec(&Work::Hop(Hop { env, reply: route })) {
             Ok(b) => b,
             Err(e) => {
-                if let (Some(r), Some(route)) = (reply, route) {
-                    self.cluster.pending.remove(route.id);
-                    r.fail(RuntimeError::Invalid(format!(
+                settle(
+                    reply,
+                    RuntimeError::Invalid(format!(
                         "the message for `{}` cannot be encoded: {e}",
                         self.name
-                    )));
-                }
+                    )),
+                );
                 return;
             }
         };
@@ -111,15 +136,23 @@ impl Mailbox for RemoteMailbox {
         actix_rt::spawn(async move {
             let pushed = cluster.push(&queue, &msg_id, body).await;
             drop(slot);
-            if let Err(e) = pushed {
-                tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");
-                if let Some(route) = route {
-                    if let Some(r) = cluster.pending.remove(route.id) {
-                        r.fail(RuntimeError::Unreachable {
+            match pushed {
+                // The branch is the other node's now: this proxy's part is done, silently.
+                Ok(()) if is_handed => {
+                    if let Some(ReplyTo::Turn(t)) = &reply {
+                        t.complete_branch(None);
+                    }
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");
+                    settle(
+                        reply,
+                        RuntimeError::Unreachable {
                             component: name.to_string(),
                             cause: e.to_string(),
-                        });
-                    }
+                        },
+                    );
                 }
             }
         });

@@ -63,7 +63,7 @@ pub(crate) enum ReplyKind {
 }
 
 /// A message for a node's own queue.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) enum NodeMsg {
     /// An event of the hop's turn (stream chunks, agent steps), for the caller's stream.
     Event { id: u64, env: Envelope },

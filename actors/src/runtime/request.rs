@@ -149,6 +149,8 @@ impl Runtime {
         let services = &generation.services;
         let policy = cell.spec.session_policy;
         let (admission, created) = services.sessions.begin(req.session_id.as_deref(), policy)?;
+        // A session id this process made up now: nothing can be recorded under it yet.
+        let fresh = created && req.session_id.is_none();
         let session = match admission {
             Admission::Now(t) => t,
             Admission::Queued(id, rx) => rx.await.map_err(|_| {
@@ -210,7 +212,7 @@ impl Runtime {
         // on any node and after restarts as soon as the client has its answer.
         if services.cluster.is_some() {
             if let Some(info) = services.sessions.info(&session_id) {
-                services.memory().note_turn(info).await;
+                services.memory().note_turn(info, fresh).await;
             }
         }
         result

@@ -280,3 +280,45 @@ async fn a_component_nobody_hosts_is_unavailable() {
     unhosted(REDIS).await;
     unhosted(NATS).await;
 }
+
+/// Entries ever added to Redis stream `key` (acknowledged ones stay until trimmed), by a plain
+/// RESP `XLEN` on a connection of its own.
+fn redis_xlen(key: &str) -> i64 {
+    use std::io::{BufRead, BufReader, Write};
+    let mut conn = std::net::TcpStream::connect("127.0.0.1:6379").expect("Redis on 6379");
+    write!(conn, "*2\r\n$4\r\nXLEN\r\n${}\r\n{key}\r\n", key.len()).expect("send XLEN");
+    let mut line = String::new();
+    BufReader::new(conn).read_line(&mut line).expect("XLEN answer");
+    line.trim()
+        .strip_prefix(':')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("XLEN {key} answered {line:?}"))
+}
+
+/// A turn's branch that leaves the agent's node for the output goes on with the entry node's
+/// own way back: the output's result is delivered on the entry node itself, and nothing comes
+/// back through the agent's node (two broker crossings per request, not four).
+#[actix_rt::test]
+async fn a_branch_leaving_a_node_does_not_come_back_through_it() {
+    let sys = start(
+        "handover",
+        pipeline(component("model", Kind::Llm, "mock")),
+        Some(REDIS),
+        SPLIT,
+    )
+    .await;
+    for i in 0..3 {
+        let resp = sys
+            .entry()
+            .send(InputRequest::text("cli", &format!("turn {i}")))
+            .await
+            .expect("answer");
+        assert_eq!(resp.text(), Some(format!("echo: turn {i}")));
+    }
+    let ns = sys.cleanup.as_ref().map(|(_, ns)| ns.clone()).expect("ns");
+    assert_eq!(redis_xlen(&format!("ww:{ns}:q:c-agent")), 3);
+    assert_eq!(redis_xlen(&format!("ww:{ns}:q:c-out")), 3);
+    assert_eq!(redis_xlen(&format!("ww:{ns}:q:n-n1")), 0, "results came back through the agent's node");
+    assert_eq!(redis_xlen(&format!("ww:{ns}:q:n-n0")), 0, "the entry node sent its own results through the broker");
+    sys.stop().await;
+}

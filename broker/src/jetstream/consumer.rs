@@ -159,11 +159,13 @@ impl Consumer for NatsConsumer {
                 .broker
                 .await_connection(RECONNECT_PATIENCE)
                 .await?;
-            // JetStream acks each message on its own subject: sent together, confirmed together.
-            let mut acks = Vec::with_capacity(deliveries.len());
+            // JetStream acks each message on its own subject. All but the last go out without
+            // waiting; the last is a double ack, which the server confirms only after it handled
+            // what came before it on this connection: one round trip confirms the batch.
+            let mut handles = Vec::with_capacity(deliveries.len());
             for d in deliveries {
                 match &d.handle {
-                    Handle::Nats(m) => acks.push(m.double_ack()),
+                    Handle::Nats(m) => handles.push(m),
                     Handle::Redis { .. } => {
                         return Err(BrokerError::Invalid(
                             "a Redis delivery was acknowledged on a NATS queue".into(),
@@ -171,12 +173,17 @@ impl Consumer for NatsConsumer {
                     }
                 }
             }
-            for r in futures_util::future::join_all(acks).await {
-                r.map_err(|e| BrokerError::Unavailable {
-                    url: self.queue.broker.shown.clone(),
-                    cause: e.to_string(),
-                })?;
+            let unavailable = |e: async_nats::Error| BrokerError::Unavailable {
+                url: self.queue.broker.shown.clone(),
+                cause: e.to_string(),
+            };
+            let Some((last, rest)) = handles.split_last() else {
+                return Ok(());
+            };
+            for m in rest {
+                m.ack().await.map_err(unavailable)?;
             }
+            last.double_ack().await.map_err(unavailable)?;
             Ok(())
         })
     }

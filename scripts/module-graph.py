@@ -137,7 +137,7 @@ def shortest_cycle(edges, start):
 
 
 def restrict(edges, keep):
-    return {m: {t for t in edges[m] if t in keep} for m in keep}
+    return {m: {t for t in edges[m] if t in keep} for m in keep if m in edges}
 
 
 def why(src, dst):

@@ -3,8 +3,8 @@
 //! its output goes back to the request's origin; several targets fan out.
 
 use crate::bus::{Address, MessageBus, SendError};
+use crate::cell::ComponentCell;
 use crate::component::work::Produced;
-use crate::component::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::reply::{DirectReply, Latch, ReplyTo};

@@ -1,5 +1,7 @@
 //! What outlives a component actor's restarts: its spec, model, breaker, mailbox bound, counters,
 //! restart history and last failure. The per-component supervisor state, read by `/components`.
+//! A module of its own, below `component`, `router` and `services`: the router holds the cells and
+//! the component actors hold the router, so the cell must depend on neither.
 
 use crate::breaker::Breaker;
 use crate::bus::slots::{Slot, Slots};
@@ -13,8 +15,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use woodwork_parser::Component;
 
-use super::actor::ComponentActor;
-use super::backends::Backends;
+mod link;
+
+pub use link::{ActorLink, Deliver};
 
 /// Metric handles resolved once at start, so recording costs no label hashing per message.
 pub struct CellMetrics {
@@ -78,6 +81,14 @@ impl Latency {
     }
 }
 
+/// What a component's cell holds besides its model (built by `component::backends`); defined with
+/// the cell so that the cell does not depend on the component module that builds it.
+#[derive(Default, Clone)]
+pub struct Backends {
+    pub tool: Option<Arc<dyn woodwork_tools::ToolBackend>>,
+    pub knowledge: Option<woodwork_knowledge::KnowledgeBase>,
+}
+
 /// One component's long-lived state.
 pub struct ComponentCell {
     /// Position in start order.
@@ -107,7 +118,8 @@ pub struct ComponentCell {
     last_failure: Arc<Mutex<Option<String>>>,
     /// Restart times inside the intensity window.
     pub(crate) restart_log: Arc<Mutex<VecDeque<Instant>>>,
-    pub(crate) addr: OnceLock<actix::Addr<ComponentActor>>,
+    /// The running actor, set once it is started.
+    pub(crate) addr: OnceLock<ActorLink>,
 }
 
 impl ComponentCell {

@@ -8,6 +8,7 @@
 
 pub(crate) mod breaker;
 pub(crate) mod bus;
+pub(crate) mod cell;
 pub mod cluster;
 pub(crate) mod component;
 pub mod envelope;
@@ -26,10 +27,10 @@ pub(crate) mod supervisor;
 pub(crate) mod types;
 
 pub use bus::{Address, DeadLetterPage, MessageBus};
+pub use cell::ComponentCell;
 pub use cluster::{ClusterSpec, ClusterView, NodeView};
 pub use component::actor::{admit, Refused};
 pub use component::console;
-pub use component::ComponentCell;
 pub use envelope::{Envelope, EventType, MessageId};
 pub use error::RuntimeError;
 pub use router::Router;

@@ -3,14 +3,42 @@
 //! its output goes back to the request's origin; several targets fan out.
 
 use crate::bus::{Address, MessageBus, SendError};
-use crate::component::work::Produced;
-use crate::component::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::reply::{DirectReply, Latch, ReplyTo};
 use crate::types::ComponentOutput;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A component's result for one message: the event it emits and its payload.
+#[derive(Clone, Debug)]
+pub struct Produced {
+    pub event: EventType,
+    pub payload: Arc<serde_json::Value>,
+    /// False when the component already emitted this event itself (with woodwork's fields), so
+    /// the router does not announce it twice.
+    pub announce: bool,
+}
+
+impl Produced {
+    pub fn new(event: EventType, payload: serde_json::Value) -> Produced {
+        Produced {
+            event,
+            payload: Arc::new(payload),
+            announce: true,
+        }
+    }
+
+    /// A result pass-through components forward as is.
+    pub fn shared(event: EventType, payload: Arc<serde_json::Value>) -> Produced {
+        Produced {
+            event,
+            payload,
+            announce: true,
+        }
+    }
+}
 
 /// The routing table and the way to reach each component.
 pub struct Router {

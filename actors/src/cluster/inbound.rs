@@ -8,7 +8,7 @@
 use super::wire::{Hop, NodeMsg, ReplyKind, ReplyRoute, Work};
 use super::{component_queue, node_queue, Cluster};
 use crate::bus::{backoff, Address};
-use crate::component::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::Envelope;
 use crate::error::RuntimeError;
 use crate::reply::{DirectReply, Latch, Relay, ReplyTo, Turn};

@@ -24,12 +24,7 @@ const MAX_DOCUMENTATION: usize = 256 * 1024;
 /// Where the embedded vector store lives when `path` is not given.
 const DEFAULT_STORE_DIR: &str = ".woodwork/chroma";
 
-/// What a component's cell holds besides its model.
-#[derive(Default, Clone)]
-pub struct Backends {
-    pub tool: Option<Arc<dyn ToolBackend>>,
-    pub knowledge: Option<Knowledge>,
-}
+pub use crate::cell::Backends;
 
 /// The backends of `c` (none for kinds that have none); a [`ConfigError`] names the component,
 /// the key and the fix, and its message is what a failed start reports.

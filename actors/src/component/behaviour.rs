@@ -2,7 +2,6 @@
 //! state); long-lived parts (models) come from the cell, which survives restarts.
 
 use super::agent::{AgentBehaviour, AgentError};
-use super::cell::ComponentCell;
 use super::console::Console;
 use super::llm::LlmBehaviour;
 use super::memory_tool::MemoryTool;
@@ -10,6 +9,7 @@ use super::retrieval::KnowledgeRefError;
 use super::tool::ToolBehaviour;
 use super::webhook::{Webhook, WebhookSetupError};
 use super::work::{Failure, Produced, Work};
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::memory::MemoryRefError;
 use crate::services::Services;

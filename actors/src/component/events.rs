@@ -1,7 +1,7 @@
 //! Emitting component events (agent.thought, tool.call, …): to the caller's event stream, to bus
 //! subscribers and to the component's hooks. The payload is only built when someone listens.
 
-use super::cell::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::services::Services;
 use std::sync::Arc;

@@ -4,10 +4,10 @@
 
 use super::backends::Knowledge;
 use super::behaviour::BehaviourError;
-use super::cell::ComponentCell;
 use super::retrieval;
 use super::stream::{call_model, console_routes, StreamTo};
 use super::work::{Failure, Produced, Work};
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role};
 use crate::memory::MemoryRef;

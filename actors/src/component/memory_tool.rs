@@ -2,8 +2,8 @@
 //! `[USER]` / `[AI]` lines, `clear` forgets it. It acts on the session of the call only, so one
 //! user's agent can never read or clear another's memory.
 
-use super::cell::ComponentCell;
 use super::work::{Produced, Work};
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::memory::MemoryLimits;
 use crate::services::Services;

@@ -5,7 +5,6 @@ pub mod agent;
 pub mod answer_filter;
 pub mod backends;
 pub mod behaviour;
-pub mod cell;
 pub mod console;
 pub mod events;
 pub mod llm;
@@ -17,5 +16,4 @@ pub mod tool;
 pub mod webhook;
 pub mod work;
 
-pub use actor::{ComponentActor, Kill, Restart, Stop};
-pub use cell::ComponentCell;
+pub use actor::ComponentActor;

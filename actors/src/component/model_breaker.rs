@@ -5,9 +5,9 @@
 //! agents call it.
 
 use super::actor::{admit, breaker_changed};
-use super::cell::ComponentCell;
 use super::work::{model_error_trips_breaker, Failure};
 use crate::bus::MessageBus;
+use crate::cell::ComponentCell;
 use crate::llm::{ChatResponse, ModelError, ModelErrorKind};
 use std::future::Future;
 

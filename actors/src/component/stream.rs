@@ -5,7 +5,7 @@
 //! events; agents stream only their final answer ([`AnswerFilter`]).
 
 use super::answer_filter::AnswerFilter;
-use super::cell::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType, MessageId};
 use crate::llm::{ChatModel, ChatRequest, ChatResponse, ModelError, ModelErrorKind};
 use crate::reply::Turn;

@@ -14,10 +14,10 @@
 //! Header values are secrets: they are sent and never logged, shown in errors or in
 //! `/components`; the URL is shown without credentials or query (`public_url`).
 
-use super::cell::ComponentCell;
 use super::work::{Produced, Work};
 use crate::bus::retry::backoff;
 use crate::bus::{DeadLetterReason, MessageBus};
+use crate::cell::ComponentCell;
 use crate::envelope::{now_unix, Envelope, EventType};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::{Arc, OnceLock};

@@ -2,40 +2,13 @@
 //! or a future the actor spawns (model calls, tools), and how it can fail.
 
 use crate::bus::retry::Retryable;
-use crate::envelope::EventType;
 use crate::llm::{ModelError, ModelErrorKind};
 use futures_util::future::LocalBoxFuture;
 use std::fmt;
-use std::sync::Arc;
 
-/// A component's result for one message: the event it emits and its payload.
-#[derive(Clone, Debug)]
-pub struct Produced {
-    pub event: EventType,
-    pub payload: Arc<serde_json::Value>,
-    /// False when the component already emitted this event itself (with woodwork's fields), so
-    /// the router does not announce it twice.
-    pub announce: bool,
-}
-
-impl Produced {
-    pub fn new(event: EventType, payload: serde_json::Value) -> Produced {
-        Produced {
-            event,
-            payload: Arc::new(payload),
-            announce: true,
-        }
-    }
-
-    /// A result pass-through components forward as is.
-    pub fn shared(event: EventType, payload: Arc<serde_json::Value>) -> Produced {
-        Produced {
-            event,
-            payload,
-            announce: true,
-        }
-    }
-}
+/// What work produces is what the router forwards; it is defined there so the router does not
+/// depend on the component module.
+pub use crate::router::Produced;
 
 /// Why a piece of work failed.
 #[derive(Clone, Debug)]

@@ -83,7 +83,7 @@ fn remote_state(cluster: &crate::cluster::Cluster, name: &str) -> ComponentState
 }
 
 /// A component's status with, in a cluster, where it runs (figures are this node's).
-fn placed_status(services: &Services, cell: &crate::component::ComponentCell) -> ComponentStatus {
+fn placed_status(services: &Services, cell: &crate::cell::ComponentCell) -> ComponentStatus {
     let mut status = cell.status();
     if let Some(c) = &services.cluster {
         let local = c.hosts(&cell.name);

@@ -38,7 +38,7 @@
 use super::startup::{assemble, build_cell, routes_of, start_backends, start_order};
 use super::{Generation, Runtime};
 use crate::bus::MessageBus;
-use crate::component::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::supervisor::ShutdownChildren;

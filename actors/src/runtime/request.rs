@@ -3,7 +3,7 @@
 
 use super::{session_event, Generation, Runtime};
 use crate::bus::Address;
-use crate::component::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::error::{CancelReason, RuntimeError};
 use crate::reply::{ReplyTo, Turn};

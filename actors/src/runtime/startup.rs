@@ -4,8 +4,9 @@
 use super::{session_event, Generation, Inner, Runtime, RuntimeOptions};
 use crate::bus::memory::BusLedger;
 use crate::bus::{InMemoryBus, MessageBus};
+use crate::cell::{ActorLink, ComponentCell};
 use crate::component::behaviour::Behaviour;
-use crate::component::{ComponentActor, ComponentCell};
+use crate::component::ComponentActor;
 use crate::envelope::EventType;
 use crate::error::RuntimeError;
 use crate::hooks::{GlobalHooks, HookLimits, HookSet};
@@ -306,7 +307,7 @@ pub(super) fn assemble(
     let _ = services.root.set(root.clone().recipient());
     for (cell, behaviour) in cells.iter().zip(behaviours) {
         let addr = ComponentActor::new(cell.clone(), services.clone(), behaviour).start();
-        let _ = cell.addr.set(addr);
+        let _ = cell.addr.set(ActorLink::new(addr));
         tracing::debug!(component = &*cell.name, kind = %cell.spec.kind, "component started");
     }
     Ok((services, root))

@@ -3,8 +3,8 @@
 //! exceeded, and stops components in reverse start order with a per-child timeout.
 
 use super::policy::decide;
-use crate::component::{ComponentCell, Kill, Restart, Stop};
-use crate::lifecycle::{ChildFailed, Decision};
+use crate::cell::ComponentCell;
+use crate::lifecycle::{ChildFailed, Decision, Kill, Restart, Stop};
 use crate::types::ComponentState;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -78,8 +78,8 @@ impl Handler<ChildFailed> for RootSupervisor {
                     }
                 };
                 for s in siblings {
-                    if let Some(addr) = s.addr.get() {
-                        addr.do_send(Restart {
+                    if let Some(link) = s.addr.get() {
+                        link.restart.do_send(Restart {
                             backoff: *backoff,
                             cause: format!("{} failed: {}", cell.name, msg.cause),
                         });
@@ -105,17 +105,17 @@ impl Handler<ShutdownChildren> for RootSupervisor {
         let cells = self.cells.clone();
         Box::pin(async move {
             for cell in cells.iter().rev() {
-                let Some(addr) = cell.addr.get() else {
+                let Some(link) = cell.addr.get() else {
                     continue;
                 };
                 let stopped = async {
-                    if let Ok(Some(rx)) = addr.send(Stop).await {
+                    if let Ok(Some(rx)) = link.stop.send(Stop).await {
                         let _ = rx.await;
                     }
                 };
                 if tokio::time::timeout(msg.timeout, stopped).await.is_err() {
                     tracing::warn!(component = &*cell.name, "did not stop in time; killing");
-                    addr.do_send(Kill);
+                    link.kill.do_send(Kill);
                 }
                 if cell.state() != ComponentState::Failed {
                     cell.set_state(ComponentState::Terminated);

@@ -6,7 +6,7 @@ use super::ComponentActor;
 use crate::breaker::Transition;
 use crate::bus::retry::RetryPolicy;
 use crate::bus::{Address, DeadLetterReason, MessageBus};
-use crate::component::cell::ComponentCell;
+use crate::cell::ComponentCell;
 use crate::component::work::Failure;
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;

@@ -10,14 +10,15 @@ mod restart;
 pub use failure::{admit, breaker_changed, Refused};
 
 use super::behaviour::Behaviour;
-use super::cell::ComponentCell;
 use super::events::fire_hooks;
 use super::work::{Failure, Produced, Work};
 use crate::bus::slots::Slot;
 use crate::bus::{Mailbox, MessageBus};
+use crate::cell::{ComponentCell, Deliver};
 use crate::envelope::{now_unix, Envelope, EventType};
 use crate::error::RuntimeError;
 use crate::hooks::{PipeContext, PipeOutcome};
+use crate::lifecycle::{Kill, Restart, Stop};
 use crate::services::Services;
 use crate::types::ComponentState;
 use actix::prelude::*;
@@ -28,42 +29,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-
-/// A message for the component (holds its mailbox slot until handled).
-pub struct Deliver {
-    pub env: Envelope,
-    pub permit: Option<Slot>,
-    /// Pipes already ran.
-    pub piped: bool,
-}
-
-impl Message for Deliver {
-    type Result = ();
-}
-
-/// Restart now (a sibling failed under one_for_all / rest_for_one).
-pub struct Restart {
-    pub backoff: Duration,
-    pub cause: String,
-}
-
-impl Message for Restart {
-    type Result = ();
-}
-
-/// Graceful stop: finish in-flight work, then stop. Resolves when stopped.
-pub struct Stop;
-
-impl Message for Stop {
-    type Result = Option<oneshot::Receiver<()>>;
-}
-
-/// Forced stop after the shutdown timeout: in-flight callers get `ShuttingDown`.
-pub struct Kill;
-
-impl Message for Kill {
-    type Result = ();
-}
 
 struct InFlight {
     env: Envelope,
@@ -341,8 +306,8 @@ impl Mailbox for ComponentCell {
 
     fn deliver(&self, env: Envelope, permit: Slot) {
         let cell = self;
-        if let Some(addr) = cell.addr.get() {
-            addr.do_send(Deliver {
+        if let Some(link) = cell.addr.get() {
+            link.deliver.do_send(Deliver {
                 env,
                 permit: Some(permit),
                 piped: false,

@@ -11,12 +11,12 @@ pub mod prompt;
 pub mod tools;
 
 use super::backends::Knowledge;
-use super::cell::ComponentCell;
 use super::events::Emitter;
 use super::model_breaker::through_breaker;
 use super::retrieval;
 use super::stream::{call_model, console_routes, StreamTo};
 use super::work::{Failure, Produced, Work};
+use crate::cell::ComponentCell;
 use crate::envelope::{Envelope, EventType};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, Role, ToolCall, ToolSpec};
 use crate::memory::MemoryRef;

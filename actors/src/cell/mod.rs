@@ -1,5 +1,7 @@
 //! What outlives a component actor's restarts: its spec, model, breaker, mailbox bound, counters,
 //! restart history and last failure. The per-component supervisor state, read by `/components`.
+//! A module of its own, below `component`, `router` and `services`: the router holds the cells and
+//! the component actors hold the router, so the cell must depend on neither.
 
 use crate::breaker::Breaker;
 use crate::bus::slots::{Slot, Slots};
@@ -13,69 +15,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use woodwork_parser::Component;
 
-use super::actor::ComponentActor;
-use super::backends::Backends;
+mod link;
+mod meters;
 
-/// Metric handles resolved once at start, so recording costs no label hashing per message.
-pub struct CellMetrics {
-    pub processed: metrics::Counter,
-    pub failed: metrics::Counter,
-    pub restarts: metrics::Counter,
-    pub latency: Latency,
-    pub mailbox_depth: metrics::Gauge,
-    pub breaker: metrics::Gauge,
-}
+pub use link::{ActorLink, Deliver};
+pub use meters::CellMetrics;
 
-impl CellMetrics {
-    fn new(name: &str) -> CellMetrics {
-        let label = name.to_string();
-        CellMetrics {
-            processed: metrics::counter!("woodwork_component_processed_total", "component" => label.clone()),
-            failed: metrics::counter!("woodwork_component_failed_total", "component" => label.clone()),
-            restarts: metrics::counter!("woodwork_component_restarts_total", "component" => label.clone()),
-            latency: Latency {
-                histogram: metrics::histogram!("woodwork_component_latency_seconds", "component" => label.clone()),
-                average_us: AtomicU64::new(NO_LATENCY),
-            },
-            mailbox_depth: metrics::gauge!("woodwork_mailbox_depth", "component" => label.clone()),
-            breaker: metrics::gauge!("woodwork_breaker_state", "component" => label),
-        }
-    }
-}
-
-/// `average_us` before the first timed message.
-const NO_LATENCY: u64 = u64::MAX;
-
-/// Handling time of a component's spawned work: the Prometheus histogram, plus a moving average
-/// `/components` (and the dashboard) can show without querying Prometheus. One atomic load and
-/// store per message, no lock: only the component's actor records, one message at a time, so
-/// a racing update can at worst lose one sample.
-pub struct Latency {
-    histogram: metrics::Histogram,
-    /// Exponentially weighted moving average (weight 1/8 per sample), in microseconds.
-    average_us: AtomicU64,
-}
-
-impl Latency {
-    /// Records one handling time.
-    pub fn record(&self, seconds: f64) {
-        self.histogram.record(seconds);
-        let sample = (seconds * 1e6).clamp(0.0, 1e15) as u64;
-        let avg = match self.average_us.load(Ordering::Relaxed) {
-            NO_LATENCY => sample,
-            prev => prev - prev / 8 + sample / 8,
-        };
-        self.average_us
-            .store(avg.min(NO_LATENCY - 1), Ordering::Relaxed);
-    }
-
-    /// The moving average in milliseconds; `None` until a message was timed.
-    pub fn average_ms(&self) -> Option<f64> {
-        match self.average_us.load(Ordering::Relaxed) {
-            NO_LATENCY => None,
-            us => Some(us as f64 / 1000.0),
-        }
-    }
+/// What a component's cell holds besides its model (built by `component::backends`); defined with
+/// the cell so that the cell does not depend on the component module that builds it.
+#[derive(Default, Clone)]
+pub struct Backends {
+    pub tool: Option<Arc<dyn woodwork_tools::ToolBackend>>,
+    pub knowledge: Option<woodwork_knowledge::KnowledgeBase>,
 }
 
 /// One component's long-lived state.
@@ -107,7 +58,8 @@ pub struct ComponentCell {
     last_failure: Arc<Mutex<Option<String>>>,
     /// Restart times inside the intensity window.
     pub(crate) restart_log: Arc<Mutex<VecDeque<Instant>>>,
-    pub(crate) addr: OnceLock<actix::Addr<ComponentActor>>,
+    /// The running actor, set once it is started.
+    pub(crate) addr: OnceLock<ActorLink>,
 }
 
 impl ComponentCell {
@@ -297,25 +249,5 @@ impl ComponentCell {
             nodes: None,
             local: None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_is_a_moving_average_and_none_before_the_first_sample() {
-        let l = Latency {
-            histogram: metrics::Histogram::noop(),
-            average_us: AtomicU64::new(NO_LATENCY),
-        };
-        assert_eq!(l.average_ms(), None);
-        l.record(0.010);
-        assert_eq!(l.average_ms(), Some(10.0));
-        l.record(0.002);
-        assert_eq!(l.average_ms(), Some(9.0));
-        l.record(-1.0);
-        assert!(l.average_ms().is_some_and(|ms| ms < 9.0));
     }
 }

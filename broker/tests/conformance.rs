@@ -180,7 +180,10 @@ both!(
         }
         let ids: BTreeSet<_> = got.iter().map(|d| d.msg_id.clone()).collect();
         assert_eq!(ids.len(), 5, "every held message redelivered: {got:?}");
-        assert!(got.iter().all(|d| d.deliveries == 2), "{got:?}");
+        // At least the second delivery (the dead consumer had the first); on a loaded machine
+        // the live one may see a message again before it acknowledges the batch (claim bound
+        // 600 ms), which at-least-once allows.
+        assert!(got.iter().all(|d| d.deliveries >= 2), "{got:?}");
         for d in &got {
             live.ack(d).await.unwrap();
         }

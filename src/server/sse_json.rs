@@ -89,9 +89,9 @@ fn write_value(buf: &mut Vec<u8>, v: &Value) {
 }
 
 /// A JSON string: copied as is when nothing in it needs an escape (serde_json escapes only
-/// control characters, `"` and `\`), else escaped by serde_json.
+/// control characters, `"` and `\\`), else escaped by serde_json.
 fn write_str(buf: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(s.as_bytes()) {
         write_serde(buf, s);
     } else {
         buf.reserve(s.len() + 2);
@@ -99,6 +99,32 @@ fn write_str(buf: &mut Vec<u8>, s: &str) {
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
     }
+}
+
+/// Whether `s` has a byte below 0x20, a `"` or a `\\`, looked for eight bytes at a time.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Nonzero iff some byte of `y` is zero (the classic "has a zero byte" word test); the
+    // same test against `0x20..` is nonzero iff some byte is below 0x20.
+    let flagged = |x: u64| {
+        let zero = |y: u64| y.wrapping_sub(ONES) & !y & HIGH;
+        zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+    };
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        if flagged(u64::from_le_bytes(bytes)) != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn write_opt_str(buf: &mut Vec<u8>, s: Option<&str>) {
@@ -111,15 +137,21 @@ fn write_opt_str(buf: &mut Vec<u8>, s: Option<&str>) {
 /// A message id as its Serialize writes it: the hyphenated lowercase UUID, quoted.
 fn write_id(buf: &mut Vec<u8>, id: MessageId) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bits = id.as_u128();
-    buf.push(b'"');
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            buf.push(b'-');
+    let mut out = [b'-'; 38];
+    out[0] = b'"';
+    out[37] = b'"';
+    // Positions of the 32 hex digits in `"8-4-4-4-12"`.
+    let mut at = 1;
+    for (half, value) in [(0, id.hi), (1, id.lo)] {
+        for nibble in 0..16 {
+            if matches!(half * 16 + nibble, 8 | 12 | 16 | 20) {
+                at += 1;
+            }
+            out[at] = HEX[((value >> (60 - 4 * nibble)) & 0xf) as usize];
+            at += 1;
         }
-        buf.push(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize]);
     }
-    buf.push(b'"');
+    buf.extend_from_slice(&out);
 }
 
 fn write_int(buf: &mut Vec<u8>, n: u32) {
@@ -144,6 +176,20 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use woodwork_runtime::EventType;
+
+    #[test]
+    fn finds_every_byte_that_needs_an_escape_at_every_position() {
+        for len in 1..20 {
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    let want = b < 0x20 || b == b'"' || b == b'\\';
+                    assert_eq!(needs_escape(&s), want, "byte {b} at {at} of {len}");
+                }
+            }
+        }
+    }
 
     fn same_as_serde(env: &Envelope) {
         let mut ours = Vec::new();
@@ -187,6 +233,9 @@ mod tests {
         env.retry_count = 7;
         same_as_serde(&env);
         env.is_final = Some(true);
+        env.sender = Arc::from("0123456789abcdef\\x");
+        env.target = Some(Arc::from("01234567\"x"));
+        env.trace_id = Some(Arc::from("0123456789abcde\u{1f}"));
         env.message_id = MessageId::from_u128(u128::MAX);
         env.correlation_id = Some(MessageId::from_u128(0x0123_4567_89ab_cdef));
         same_as_serde(&env);

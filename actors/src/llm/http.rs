@@ -199,7 +199,8 @@ impl HttpClient {
             "model answered"
         );
         let headers = response.headers().clone();
-        let mut reader = BodyReader::new(response, self.settings.idle_timeout, self.settings.max_body);
+        let mut reader =
+            BodyReader::new(response, self.settings.idle_timeout, self.settings.max_body);
         if (200..300).contains(&status) {
             return Ok(reader);
         }

@@ -13,6 +13,7 @@ pub mod replay;
 pub mod routes;
 pub mod signals;
 pub mod sse;
+pub mod sse_json;
 pub mod state;
 pub mod transport;
 pub mod ui;

@@ -30,6 +30,27 @@ use woodwork_runtime::{EventStream, MessageId, RuntimeError, RuntimeEvent};
 /// envelope) was 9 of the 20 µs a token spent in this process (probe on the cold path between
 /// two tokens, 1 ms apart).
 pub fn frame_with_id<T: serde::Serialize + ?Sized>(id: u64, name: &str, data: &T) -> Bytes {
+    let mut buf = frame_head(id, name);
+    let start = buf.len();
+    if serde_json::to_writer(&mut buf, data).is_err() {
+        buf.truncate(start);
+        buf.extend_from_slice(b"null");
+    }
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}
+
+/// The frame of a runtime envelope (the same bytes as [`frame_with_id`] with the envelope as
+/// data), its JSON written by [`crate::server::sse_json`]: a streamed token is one of these.
+pub fn envelope_frame(env: &woodwork_runtime::Envelope) -> Bytes {
+    let mut buf = frame_head(env.event_id(), event_name(env));
+    crate::server::sse_json::write_envelope(&mut buf, env);
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}
+
+/// `id: <id>\nevent: <name>\ndata: `, the name without control characters.
+fn frame_head(id: u64, name: &str) -> Vec<u8> {
     let mut buf = Vec::with_capacity(640);
     // Writing into a Vec cannot fail.
     let _ = write!(buf, "id: {id}\nevent: ");
@@ -40,13 +61,7 @@ pub fn frame_with_id<T: serde::Serialize + ?Sized>(id: u64, name: &str, data: &T
         buf.extend_from_slice(clean.as_bytes());
     }
     buf.extend_from_slice(b"\ndata: ");
-    let start = buf.len();
-    if serde_json::to_writer(&mut buf, data).is_err() {
-        buf.truncate(start);
-        buf.extend_from_slice(b"null");
-    }
-    buf.extend_from_slice(b"\n\n");
-    Bytes::from(buf)
+    buf
 }
 
 /// A fresh number of the process's event sequence, for a frame that is not an envelope (`done`,
@@ -137,11 +152,9 @@ impl Stream for SseBody {
             Phase::Running => this.phase = Phase::Running,
         }
         match this.events.poll_next_unpin(cx) {
-            Poll::Ready(Some(RuntimeEvent::Event(env))) => Poll::Ready(Some(Ok(frame_with_id(
-                env.event_id(),
-                event_name(&env),
-                &env,
-            )))),
+            Poll::Ready(Some(RuntimeEvent::Event(env))) => {
+                Poll::Ready(Some(Ok(envelope_frame(&env))))
+            }
             Poll::Ready(Some(RuntimeEvent::Done(resp))) => {
                 this.phase = Phase::Finished;
                 tracing::info!("stream done");
@@ -196,6 +209,20 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&f).unwrap(),
             "id: 42\nevent: done\ndata: {\"ok\":true}\n\n"
+        );
+    }
+
+    #[test]
+    fn envelope_frames_are_the_envelope_as_json() {
+        let env = woodwork_runtime::Envelope::new(
+            std::sync::Arc::from("s1"),
+            woodwork_runtime::EventType::StreamChunk,
+            std::sync::Arc::new(serde_json::json!({"chunk": "a\nb"})),
+            std::sync::Arc::from("model"),
+        );
+        assert_eq!(
+            envelope_frame(&env),
+            frame_with_id(env.event_id(), "stream.chunk", &env)
         );
     }
 

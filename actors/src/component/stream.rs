@@ -14,6 +14,7 @@ use crate::types::RuntimeEvent;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::sync::{mpsc, oneshot};
 use woodwork_parser::Kind;
 
@@ -67,6 +68,16 @@ impl StreamTo {
     }
 
     async fn send(&self, env: Envelope) {
+        let feed = self.deliver(env).await;
+        if let Some(env) = feed {
+            self.services.bus.publish(&env);
+        }
+    }
+
+    /// Sends `env` to the consoles and the caller's stream; returns the copy the event feed
+    /// (`/events`) is still owed, when it records, so a token's publishing (a wake-up of the
+    /// recorder, maybe on another thread) can wait until the caller's write went out.
+    async fn deliver(&self, env: Envelope) -> Option<Envelope> {
         for &to in self.consoles.iter() {
             let mut copy = env.clone();
             copy.target = Some(self.services.router.cells()[to].name.clone());
@@ -74,17 +85,12 @@ impl StreamTo {
             copy.reply = None;
             self.services.router.deliver(to, copy);
         }
-        // The event feed (`/events`) gets every chunk too, but after the caller's stream: the
-        // task woken first runs first, so the token is written to its reader before the feed's
-        // recorder works on it.
         let feed = self.services.bus.has_subscribers().then(|| env.clone());
         if let Some(tx) = &self.turn.events {
             // Awaiting here lets a slow reader slow the model instead of growing memory.
             let _ = tx.send(RuntimeEvent::Event(env)).await;
         }
-        if let Some(env) = feed {
-            self.services.bus.publish(&env);
-        }
+        feed
     }
 }
 
@@ -95,6 +101,8 @@ struct Forwarder<'a> {
     component: &'a Arc<str>,
     stream_id: Arc<str>,
     index: u32,
+    /// Chunks sent to the caller and not yet published to the event feed (see [`Self::publish`]).
+    feed: Vec<Envelope>,
 }
 
 impl Forwarder<'_> {
@@ -124,7 +132,24 @@ impl Forwarder<'_> {
         env.chunk_index = Some(self.index);
         env.is_final = Some(is_final);
         self.index += 1;
-        self.to.send(env).await;
+        if let Some(env) = self.to.deliver(env).await {
+            self.feed.push(env);
+        }
+    }
+
+    /// Publishes the chunks owed to the event feed, in order. With `after_write`, first lets
+    /// the tasks this thread has ready run (the caller's SSE body, woken by the chunk): the
+    /// feed's recorder is then woken after the token was written to the caller, not before.
+    async fn publish(&mut self, after_write: bool) {
+        if self.feed.is_empty() {
+            return;
+        }
+        if after_write {
+            tokio::task::yield_now().await;
+        }
+        for env in self.feed.drain(..) {
+            self.to.services.bus.publish(&env);
+        }
     }
 }
 
@@ -203,11 +228,21 @@ async fn stream_call(
         component,
         stream_id: Arc::from(MessageId::next().to_string()),
         index: 0,
+        feed: Vec::new(),
     };
     let mut filter = answer_only.then(AnswerFilter::default);
-    let chat = model.chat(request, Some(tx));
-    let forward = async {
-        while let Some(delta) = rx.recv().await {
+    let mut chat = model.chat(request, Some(tx));
+    // The deltas are taken with `try_recv`, never awaited: a receiver waiting on the channel
+    // would have each delta wake this task again, and that second run (a re-poll of the
+    // provider's body) came before the caller's SSE body got to write the token.
+    let mut result = loop {
+        let polled = std::future::poll_fn(|cx| match chat.poll_unpin(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending if !rx.is_empty() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        while let Ok(delta) = rx.try_recv() {
             let piece = match &mut filter {
                 Some(f) => match f.push(&delta) {
                     Some(p) => p,
@@ -217,8 +252,11 @@ async fn stream_call(
             };
             fwd.piece(piece).await;
         }
+        if let Some(r) = polled {
+            break r;
+        }
+        fwd.publish(true).await;
     };
-    let (mut result, ()) = futures_util::future::join(chat, forward).await;
     if let (Ok(resp), Some(f)) = (&result, &mut filter) {
         // A reply in no format that ended without a tool call is the answer itself.
         if resp.tool_calls.is_empty() {
@@ -228,6 +266,7 @@ async fn stream_call(
         }
     }
     fwd.finish().await;
+    fwd.publish(false).await;
     let count = fwd.index;
     if let Err(e) = &mut result {
         // Text already reached the caller: retrying would repeat it (DESIGN.md §4).

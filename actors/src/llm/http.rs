@@ -14,8 +14,9 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use woodwork_parser::Secret;
 
 /// Default cap on a whole answer body (streamed or not).
@@ -198,12 +199,8 @@ impl HttpClient {
             "model answered"
         );
         let headers = response.headers().clone();
-        let mut reader = BodyReader {
-            response,
-            idle: self.settings.idle_timeout,
-            max: self.settings.max_body,
-            read: 0,
-        };
+        let mut reader =
+            BodyReader::new(response, self.settings.idle_timeout, self.settings.max_body);
         if (200..300).contains(&status) {
             return Ok(reader);
         }
@@ -235,9 +232,23 @@ pub struct BodyReader {
     idle: Duration,
     max: usize,
     read: usize,
+    /// The idle deadline, one timer for the whole body: pushing it later per chunk is an atomic
+    /// store, where a fresh `tokio::time::timeout` per chunk registered and removed a timer in
+    /// the driver's wheel (a lock each) on every streamed token.
+    idle_timer: Pin<Box<Sleep>>,
 }
 
 impl BodyReader {
+    fn new(response: reqwest::Response, idle: Duration, max: usize) -> Self {
+        BodyReader {
+            response,
+            idle,
+            max,
+            read: 0,
+            idle_timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
     /// Whether the provider answered JSON (some servers ignore `stream: true`).
     pub fn is_json(&self) -> bool {
         self.response
@@ -249,8 +260,11 @@ impl BodyReader {
 
     /// The next chunk, or None at the end of the body.
     pub async fn next(&mut self) -> Result<Option<Bytes>, ModelError> {
-        let chunk = match tokio::time::timeout(self.idle, self.response.chunk()).await {
-            Err(_) => {
+        self.idle_timer.as_mut().reset(Instant::now() + self.idle);
+        let chunk = tokio::select! {
+            biased;
+            r = self.response.chunk() => r.map_err(errors::from_transport)?,
+            () = self.idle_timer.as_mut() => {
                 return Err(ModelError::new(
                     ModelErrorKind::Timeout,
                     format!(
@@ -259,7 +273,6 @@ impl BodyReader {
                     ),
                 ))
             }
-            Ok(r) => r.map_err(errors::from_transport)?,
         };
         if let Some(c) = &chunk {
             self.read += c.len();

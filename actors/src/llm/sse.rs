@@ -72,7 +72,12 @@ impl SseDecoder {
                     if *has_data {
                         data.push('\n');
                     }
-                    data.push_str(&String::from_utf8_lossy(value));
+                    // Valid UTF-8 (every real provider) is checked with the fast ASCII path of
+                    // `from_utf8`; only a broken one pays for the lossy repair.
+                    match std::str::from_utf8(value) {
+                        Ok(text) => data.push_str(text),
+                        Err(_) => data.push_str(&String::from_utf8_lossy(value)),
+                    }
                     *has_data = true;
                     if data.len() > *max_event {
                         return Err(ModelError::new(

@@ -14,6 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+/// Deltas of a remote model call held between this node's queue consumer and the call (more
+/// are dropped, like a turn's stream drops events for a reader too slow).
+const REMOTE_CHUNKS: usize = 64;
+
 /// Model calls this node sent and waits on.
 pub(crate) struct ModelCalls {
     calls: Mutex<HashMap<u64, Waiting>>,
@@ -122,13 +126,25 @@ impl ChatModel for RemoteChatModel {
             // Numbered in their own table (and cancelled with their own message): a number
             // may equal a hop's.
             let id = self.cluster.models.next.fetch_add(1, Ordering::Relaxed) + 1;
-            let (done, rx) = oneshot::channel();
+            let (done, mut rx) = oneshot::channel();
             let stream = chunks.is_some();
-            self.cluster
-                .models
-                .calls
-                .lock()
-                .insert(id, Waiting { chunks, done });
+            // The deltas arrive on this node's queue consumer; they are passed on to `chunks`
+            // from within this call's own poll, as a provider's client does (the caller takes
+            // deltas when the call yields, see `component::stream`).
+            let (arrived, mut arriving) = match stream {
+                true => {
+                    let (tx, rx) = mpsc::channel::<String>(REMOTE_CHUNKS);
+                    (Some(tx), Some(rx))
+                }
+                false => (None, None),
+            };
+            self.cluster.models.calls.lock().insert(
+                id,
+                Waiting {
+                    chunks: arrived,
+                    done,
+                },
+            );
             let mut guard = CallGuard {
                 cluster: self.cluster.clone(),
                 component: self.component.clone(),
@@ -153,7 +169,30 @@ impl ChatModel for RemoteChatModel {
                 self.cluster.models.calls.lock().remove(&id);
                 return Err(unavailable(&self.component, e.to_string()));
             }
-            let result = rx.await.unwrap_or_else(|_| {
+            let answer = loop {
+                let next = async {
+                    match arriving.as_mut() {
+                        Some(a) => a.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    Some(text) = next => {
+                        if let Some(c) = &chunks {
+                            let _ = c.send(text).await;
+                        }
+                    }
+                    r = &mut rx => break r,
+                }
+            };
+            // Deltas that came just before the answer go first.
+            if let (Some(a), Some(c)) = (arriving.as_mut(), &chunks) {
+                while let Ok(text) = a.try_recv() {
+                    let _ = c.send(text).await;
+                }
+            }
+            let result = answer.unwrap_or_else(|_| {
                 Err(unavailable(&self.component, "the call was dropped".into()))
             });
             guard.armed = false;

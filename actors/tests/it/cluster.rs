@@ -322,3 +322,50 @@ async fn a_branch_leaving_a_node_does_not_come_back_through_it() {
     assert_eq!(redis_xlen(&format!("ww:{ns}:q:n-n0")), 0, "the entry node sent its own results through the broker");
     sys.stop().await;
 }
+
+/// A model on another node streams its deltas to the caller as they come, not once the answer
+/// is whole: the provider here sends the start of a final answer and then holds it open, so the
+/// first token reaches the caller only if each delta is passed on while the call still runs.
+#[actix_rt::test]
+async fn a_model_on_another_node_streams_before_its_answer_ends() {
+    use crate::wire::openai_sse::text_stream_open;
+    use crate::wire::{End, Reply, Server};
+    for url in [REDIS, NATS] {
+        let server = Server::start(vec![Reply::sse(
+            text_stream_open(&["Final Answer: ", "Hello ", "there "]),
+            End::Hold,
+        )])
+        .await;
+        let mut model = component("model", Kind::Llm, "openai");
+        for (k, v) in [
+            ("api_key", crate::wire::secret("sk-test-key")),
+            ("model", crate::wire::s("gpt-test")),
+            ("base_url", crate::wire::s(&format!("{}/v1", server.url))),
+        ] {
+            model = with_prop(model, k, v);
+        }
+        let sys = start("held", pipeline(model), Some(url), THREE).await;
+        let mut events = sys
+            .entry()
+            .send_stream(InputRequest::text("cli", "hi"))
+            .await
+            .expect("stream");
+        let first = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                match events.next().await {
+                    Some(RuntimeEvent::Event(e)) if e.event_type == EventType::StreamChunk => {
+                        return e
+                    }
+                    Some(RuntimeEvent::Event(_)) => continue,
+                    other => panic!("expected a chunk, got {other:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no token reached the caller while the answer was open"));
+        assert_eq!(first.payload["chunk"], "Hello", "{url}");
+        drop(events);
+        server.wait_held_connection_closed().await;
+        sys.stop().await;
+    }
+}

@@ -213,7 +213,9 @@ impl std::error::Error for ModelError {}
 pub type ChunkSender = mpsc::Sender<String>;
 
 /// A language model. `chat` sends each text delta to `chunks` (when given) as it arrives and returns
-/// the whole answer; dropping the future cancels the upstream request.
+/// the whole answer; dropping the future cancels the upstream request. Deltas are sent from
+/// within the call's own poll (the streaming path takes them when the call yields, without a
+/// wake-up per delta): a delta produced by another task is passed on by the call itself.
 pub trait ChatModel: Send + Sync + 'static {
     /// `<component type>:<model>` for logs and metrics (never a key).
     fn describe(&self) -> String;

@@ -79,7 +79,21 @@ impl Broker {
         ttl: Option<std::time::Duration>,
     ) -> Result<Arc<dyn Kv>, BrokerError> {
         Ok(match self {
-            Broker::Redis(b) => Arc::new(b.kv(name, ttl)?),
+            Broker::Redis(b) => Arc::new(b.kv(name, ttl, false)?),
+            Broker::Nats(b) => Arc::new(b.kv(name, ttl).await?),
+        })
+    }
+
+    /// A bucket whose keys are listed often ([`Kv::keys`]: the node registry, every second):
+    /// on Redis it keeps an index of its keys, so listing costs what the bucket holds rather
+    /// than a scan of the whole database; on NATS a bucket lists its own keys anyway.
+    pub async fn listed_kv(
+        &self,
+        name: &str,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<Arc<dyn Kv>, BrokerError> {
+        Ok(match self {
+            Broker::Redis(b) => Arc::new(b.kv(name, ttl, true)?),
             Broker::Nats(b) => Arc::new(b.kv(name, ttl).await?),
         })
     }

@@ -230,6 +230,28 @@ impl Link {
     }
 }
 
+impl Link {
+    /// [`Link::query`] for a pipeline (its commands go in one round trip; an atomic one as a
+    /// transaction), retried once on a fresh connection like a command: only for pipelines that
+    /// can run twice.
+    pub(crate) async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, BrokerError> {
+        let mut live = self.get(Patience::Backoff).await?;
+        let result = pipe.query_async(&mut live.conn).await;
+        match result {
+            Err(e) if breaks_connection(&e) => {
+                let _ = self.check::<()>(live.generation, Err(e));
+                let mut live = self.get(Patience::Now).await?;
+                let result = pipe.query_async(&mut live.conn).await;
+                self.check(live.generation, result)
+            }
+            other => self.check(live.generation, other),
+        }
+    }
+}
+
 /// Whether `e` means the connection cannot carry another command (as opposed to a command the
 /// server refused on a healthy connection).
 fn breaks_connection(e: &RedisError) -> bool {

@@ -339,6 +339,43 @@ both!(kv_put_get_delete_keys, |b: Broker| async move {
     kv.delete("s-1").await.unwrap();
 });
 
+// A listed bucket (the registry's, the dead letters') lists its own live keys only, whatever
+// else the namespace holds, and forgets deleted and expired ones.
+both!(
+    a_listed_bucket_lists_its_live_keys,
+    |b: Broker| async move {
+        let other = b.kv("busy", None).await.unwrap();
+        for i in 0..50 {
+            other.put(&format!("k{i}"), Bytes::from("x")).await.unwrap();
+        }
+        let kv = b.listed_kv("listed", None).await.unwrap();
+        let short = b
+            .listed_kv("short", Some(Duration::from_millis(300)))
+            .await
+            .unwrap();
+        kv.put("a", Bytes::from("1")).await.unwrap();
+        kv.put("b", Bytes::from("2")).await.unwrap();
+        kv.put("a", Bytes::from("3")).await.unwrap();
+        short.put("brief", Bytes::from("x")).await.unwrap();
+        let keys: BTreeSet<_> = kv.keys(100).await.unwrap().into_iter().collect();
+        assert_eq!(keys, ["a", "b"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(kv.keys(1).await.unwrap().len(), 1, "at most max");
+        assert_eq!(kv.get("a").await.unwrap(), Some(Bytes::from("3")));
+        kv.delete("b").await.unwrap();
+        assert_eq!(kv.keys(100).await.unwrap(), ["a"]);
+        assert_eq!(short.keys(100).await.unwrap(), ["brief"]);
+        let mut gone = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if short.keys(100).await.unwrap().is_empty() {
+                gone = true;
+                break;
+            }
+        }
+        assert!(gone, "an expired key is no longer listed");
+    }
+);
+
 both!(kv_entries_expire_after_their_ttl, |b: Broker| async move {
     let kv = b
         .kv("registry", Some(Duration::from_secs(1)))
@@ -376,7 +413,11 @@ async fn a_broker_that_is_not_there_is_a_clear_error() {
 
 both!(the_registry_shows_live_nodes_only, |b: Broker| async move {
     use woodwork_broker::Registry;
-    let reg = Registry::new(b.kv("nodes", Some(Duration::from_secs(1))).await.unwrap());
+    let reg = Registry::new(
+        b.listed_kv("nodes", Some(Duration::from_secs(1)))
+            .await
+            .unwrap(),
+    );
     reg.heartbeat("node-a", &["in".into(), "out".into()])
         .await
         .unwrap();

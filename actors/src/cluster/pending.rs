@@ -54,13 +54,7 @@ impl Pending {
             .deadline
             .unwrap_or(f64::MAX)
             .min(env.created_at + env.ttl);
-        self.entries.lock().insert(
-            id,
-            Entry {
-                reply,
-                expires,
-            },
-        );
+        self.entries.lock().insert(id, Entry { reply, expires });
         id
     }
 

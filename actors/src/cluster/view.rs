@@ -53,7 +53,7 @@ impl Membership {
     /// Opens the registry bucket (the first heartbeat is sent when the node starts serving).
     pub(crate) async fn new(broker: &Broker, _spec: &ClusterSpec) -> Result<Membership, String> {
         let kv = broker
-            .kv("nodes", Some(woodwork_broker::registry::TTL))
+            .listed_kv("nodes", Some(woodwork_broker::registry::TTL))
             .await
             .map_err(|e| format!("cannot open the node registry: {e}"))?;
         Ok(Membership {

@@ -288,7 +288,9 @@ fn redis_xlen(key: &str) -> i64 {
     let mut conn = std::net::TcpStream::connect("127.0.0.1:6379").expect("Redis on 6379");
     write!(conn, "*2\r\n$4\r\nXLEN\r\n${}\r\n{key}\r\n", key.len()).expect("send XLEN");
     let mut line = String::new();
-    BufReader::new(conn).read_line(&mut line).expect("XLEN answer");
+    BufReader::new(conn)
+        .read_line(&mut line)
+        .expect("XLEN answer");
     line.trim()
         .strip_prefix(':')
         .and_then(|n| n.parse().ok())
@@ -318,8 +320,16 @@ async fn a_branch_leaving_a_node_does_not_come_back_through_it() {
     let ns = sys.cleanup.as_ref().map(|(_, ns)| ns.clone()).expect("ns");
     assert_eq!(redis_xlen(&format!("ww:{ns}:q:c-agent")), 3);
     assert_eq!(redis_xlen(&format!("ww:{ns}:q:c-out")), 3);
-    assert_eq!(redis_xlen(&format!("ww:{ns}:q:n-n1")), 0, "results came back through the agent's node");
-    assert_eq!(redis_xlen(&format!("ww:{ns}:q:n-n0")), 0, "the entry node sent its own results through the broker");
+    assert_eq!(
+        redis_xlen(&format!("ww:{ns}:q:n-n1")),
+        0,
+        "results came back through the agent's node"
+    );
+    assert_eq!(
+        redis_xlen(&format!("ww:{ns}:q:n-n0")),
+        0,
+        "the entry node sent its own results through the broker"
+    );
     sys.stop().await;
 }
 

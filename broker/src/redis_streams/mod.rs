@@ -81,12 +81,19 @@ impl RedisBroker {
         })
     }
 
-    pub(crate) fn kv(&self, name: &str, ttl: Option<Duration>) -> Result<RedisKv, BrokerError> {
+    /// Bucket `name`; `listed`: its keys are listed (kept in an index, see [`RedisKv`]).
+    pub(crate) fn kv(
+        &self,
+        name: &str,
+        ttl: Option<Duration>,
+        listed: bool,
+    ) -> Result<RedisKv, BrokerError> {
         let name = checked_name("bucket", name)?;
         Ok(RedisKv::new(
             self.clone(),
             format!("ww:{}:kv:{name}:", self.ns),
             ttl,
+            listed.then(|| format!("ww:{}:kvkeys:{name}", self.ns)),
         ))
     }
 

@@ -74,7 +74,7 @@ impl DlqMirror {
     /// error says why the bucket cannot be used; a letter that cannot be read is skipped with a
     /// warning.
     pub(crate) async fn open(broker: &Broker, dlq: &DeadLetterQueue) -> Result<DlqMirror, String> {
-        let kv = bounded(broker.kv(BUCKET, None)).await.map_err(|e| {
+        let kv = bounded(broker.listed_kv(BUCKET, None)).await.map_err(|e| {
             format!("cannot open the dead-letter bucket `{BUCKET}` on the broker: {e}")
         })?;
         let stale = load(&*kv, dlq).await?;

@@ -312,7 +312,7 @@ async fn a_branch_leaving_a_node_does_not_come_back_through_it() {
     for i in 0..3 {
         let resp = sys
             .entry()
-            .send(InputRequest::text("cli", &format!("turn {i}")))
+            .send(InputRequest::text("cli", format!("turn {i}")))
             .await
             .expect("answer");
         assert_eq!(resp.text(), Some(format!("echo: turn {i}")));

@@ -216,35 +216,32 @@ impl Link {
         &self,
         cmd: &redis::Cmd,
     ) -> Result<T, BrokerError> {
-        let mut live = self.get(Patience::Backoff).await?;
-        let result = cmd.query_async(&mut live.conn).await;
-        match result {
-            Err(e) if breaks_connection(&e) => {
-                let _ = self.check::<()>(live.generation, Err(e));
-                let mut live = self.get(Patience::Now).await?;
-                let result = cmd.query_async(&mut live.conn).await;
-                self.check(live.generation, result)
-            }
-            other => self.check(live.generation, other),
-        }
+        self.retried(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
     }
-}
 
-impl Link {
     /// [`Link::query`] for a pipeline (its commands go in one round trip; an atomic one as a
-    /// transaction), retried once on a fresh connection like a command: only for pipelines that
-    /// can run twice.
+    /// transaction): only for pipelines that can run twice.
     pub(crate) async fn query_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, BrokerError> {
-        let mut live = self.get(Patience::Backoff).await?;
-        let result = pipe.query_async(&mut live.conn).await;
-        match result {
+        self.retried(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await
+    }
+
+    /// `run` on the live connection, once more on a fresh one when that one is broken.
+    async fn retried<T, F, Fut>(&self, run: F) -> Result<T, BrokerError>
+    where
+        F: Fn(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RedisError>>,
+    {
+        let live = self.get(Patience::Backoff).await?;
+        match run(live.conn).await {
             Err(e) if breaks_connection(&e) => {
                 let _ = self.check::<()>(live.generation, Err(e));
-                let mut live = self.get(Patience::Now).await?;
-                let result = pipe.query_async(&mut live.conn).await;
+                let live = self.get(Patience::Now).await?;
+                let result = run(live.conn).await;
                 self.check(live.generation, result)
             }
             other => self.check(live.generation, other),

@@ -31,13 +31,19 @@ use woodwork_runtime::{EventStream, MessageId, RuntimeError, RuntimeEvent};
 /// two tokens, 1 ms apart).
 pub fn frame_with_id<T: serde::Serialize + ?Sized>(id: u64, name: &str, data: &T) -> Bytes {
     let mut buf = frame_head(id, name);
+    end_json_frame(&mut buf, data);
+    Bytes::from(buf)
+}
+
+/// Ends a frame with `data` as compact JSON (`null` if it cannot be JSON, never a broken
+/// frame) and the blank line.
+pub fn end_json_frame<T: serde::Serialize + ?Sized>(buf: &mut Vec<u8>, data: &T) {
     let start = buf.len();
-    if serde_json::to_writer(&mut buf, data).is_err() {
+    if serde_json::to_writer(&mut *buf, data).is_err() {
         buf.truncate(start);
         buf.extend_from_slice(b"null");
     }
     buf.extend_from_slice(b"\n\n");
-    Bytes::from(buf)
 }
 
 /// The frame of a runtime envelope (the same bytes as [`frame_with_id`] with the envelope as

@@ -294,12 +294,7 @@ async fn handle_turn(
     env.reply = Some(ReplyTo::Turn(turn.clone()));
     deliver(services, index, env).await;
     let result = loop {
-        let event = async {
-            match rx.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
+        let event = super::next_of(rx.as_mut());
         tokio::select! {
             biased;
             Some(RuntimeEvent::Event(env)) = event => {

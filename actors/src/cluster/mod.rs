@@ -50,6 +50,15 @@ pub(crate) fn hex_key(prefix: &str, id: &str) -> String {
     key
 }
 
+/// The next message of `rx`, or never when there is no receiver (a `select!` branch for an
+/// optional stream of events or deltas).
+pub(crate) async fn next_of<T>(rx: Option<&mut tokio::sync::mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A broker call bounded by `bound`, its error in words (a broker that stops answering must
 /// not hold a turn, a start or a shutdown).
 pub(crate) async fn within<T>(

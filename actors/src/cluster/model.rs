@@ -170,12 +170,7 @@ impl ChatModel for RemoteChatModel {
                 return Err(unavailable(&self.component, e.to_string()));
             }
             let answer = loop {
-                let next = async {
-                    match arriving.as_mut() {
-                        Some(a) => a.recv().await,
-                        None => std::future::pending().await,
-                    }
-                };
+                let next = super::next_of(arriving.as_mut());
                 tokio::select! {
                     biased;
                     Some(text) = next => {
@@ -224,12 +219,7 @@ pub(super) async fn serve_call(
     let chat = model.chat(request, tx);
     tokio::pin!(chat);
     let result = loop {
-        let chunk = async {
-            match rx.as_mut() {
-                Some(rx) => rx.recv().await,
-                None => std::future::pending().await,
-            }
-        };
+        let chunk = super::next_of(rx.as_mut());
         tokio::select! {
             biased;
             Some(text) = chunk => {

@@ -32,12 +32,7 @@ const DONE: &[u8] = b"data: [DONE]\n\n";
 pub fn data_frame<T: serde::Serialize + ?Sized>(data: &T) -> Bytes {
     let mut buf = Vec::with_capacity(256);
     buf.extend_from_slice(b"data: ");
-    let start = buf.len();
-    if serde_json::to_writer(&mut buf, data).is_err() {
-        buf.truncate(start);
-        buf.extend_from_slice(b"null");
-    }
-    buf.extend_from_slice(b"\n\n");
+    crate::server::sse::end_json_frame(&mut buf, data);
     Bytes::from(buf)
 }
 

@@ -173,23 +173,12 @@ mod tests {
 
     #[test]
     fn an_undeclared_memory_names_the_component_and_the_fix() {
-        let mut c = Component {
-            name: "bot".into(),
-            kind: woodwork_parser::Kind::Llm,
-            type_name: "mock".into(),
-            span: Default::default(),
-            props: Default::default(),
-            to: vec![],
-            hooks: vec![],
-            pipes: vec![],
-            supervision: Default::default(),
-            circuit_breaker: Default::default(),
-            timeout: None,
-            streaming: None,
-            session_policy: Default::default(),
-            deployment: None,
-            metrics: None,
-        };
+        let mut c = Component::new(
+            "bot".into(),
+            woodwork_parser::Kind::Llm,
+            "mock".into(),
+            Default::default(),
+        );
         assert!(matches!(MemoryRef::of(&c, |_| None), Ok(None)));
         c.props
             .insert("memory".into(), woodwork_parser::Value::Str("mem".into()));

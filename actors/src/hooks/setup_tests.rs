@@ -8,21 +8,8 @@ use woodwork_parser::{Component, HookAction, HookSpec, Kind, Span};
 
 fn component(pipes: Vec<HookSpec>) -> Component {
     Component {
-        name: "cli".into(),
-        kind: Kind::Input,
-        type_name: "api".into(),
-        span: Default::default(),
-        props: Default::default(),
-        to: vec![],
-        hooks: vec![],
         pipes,
-        supervision: Default::default(),
-        circuit_breaker: Default::default(),
-        timeout: None,
-        streaming: None,
-        session_policy: Default::default(),
-        deployment: None,
-        metrics: None,
+        ..Component::new("cli".into(), Kind::Input, "api".into(), Default::default())
     }
 }
 

@@ -18,24 +18,11 @@ fn ask(text: &str) -> ChatRequest {
 
 fn comp(props: &[(&str, Value)]) -> Component {
     Component {
-        name: "m".into(),
-        kind: Kind::Llm,
-        type_name: "mock".into(),
-        span: Default::default(),
         props: props
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
-        to: vec![],
-        hooks: vec![],
-        pipes: vec![],
-        supervision: Default::default(),
-        circuit_breaker: Default::default(),
-        timeout: None,
-        streaming: None,
-        session_policy: Default::default(),
-        deployment: None,
-        metrics: None,
+        ..Component::new("m".into(), Kind::Llm, "mock".into(), Default::default())
     }
 }
 

@@ -305,21 +305,14 @@ fn reason(status: u16) -> &'static str {
 /// An llm component as the parser would hand it over.
 pub fn component(type_name: &str, props: Vec<(&str, Value)>) -> Component {
     Component {
-        name: "model".into(),
-        kind: Kind::Llm,
-        type_name: type_name.into(),
-        span: Default::default(),
         props: props.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-        to: Vec::new(),
-        hooks: Vec::new(),
-        pipes: Vec::new(),
-        supervision: Default::default(),
-        circuit_breaker: Default::default(),
         timeout: Some(Duration::from_secs(20)),
-        streaming: None,
-        session_policy: Default::default(),
-        deployment: None,
-        metrics: None,
+        ..Component::new(
+            "model".into(),
+            Kind::Llm,
+            type_name.into(),
+            Default::default(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 //! (127.0.0.1:4222) — `scripts/test.sh` starts them; override with WW_TEST_REDIS_URL /
 //! WW_TEST_NATS_URL — in a fresh namespace that is removed afterwards.
 
-use crate::common::{client, write_ww, Server};
+use crate::common::{client, poll_until, write_ww, Server};
 use crate::wire::openai_sse::text_completion;
 use crate::wire::Reply;
 use futures_util::FutureExt;
@@ -62,26 +62,11 @@ fn node(ww: &std::path::Path, url: &str, ns: &str, node: &str, components: &str)
     Server::start(ww, &args)
 }
 
-/// Polls `probe` until it answers (hang guard [`BOUND`]).
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let until = tokio::time::Instant::now() + BOUND;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// One turn in session `session` through `server`'s `in`; waits (bounded) while the cluster is
 /// still forming (503: the node does not see the agent's node yet), then expects 200.
 async fn turn(server: &Server, input: &str, session: &str) -> Value {
     let body = json!({"input": input, "session_id": session});
-    eventually(&format!("an answer to {input:?}"), async || {
+    poll_until(BOUND, &format!("an answer to {input:?}"), async || {
         let res = server.post_json("/in/input", &body).await;
         match res.status().as_u16() {
             200 => Some(res.json::<Value>().await.unwrap()),
@@ -122,13 +107,17 @@ fn said(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// The recorded model call whose last message is `input` (hang guard: a hop may still be on its
 /// way).
 async fn call_with(provider: &crate::wire::Server, input: &str) -> Vec<(String, String)> {
-    eventually(&format!("the model call for {input:?}"), async || {
-        provider
-            .requests()
-            .iter()
-            .map(conversation)
-            .find(|c| c.last().is_some_and(|(_, text)| text == input))
-    })
+    poll_until(
+        BOUND,
+        &format!("the model call for {input:?}"),
+        async || {
+            provider
+                .requests()
+                .iter()
+                .map(conversation)
+                .find(|c| c.last().is_some_and(|(_, text)| text == input))
+        },
+    )
     .await
 }
 
@@ -242,7 +231,7 @@ hook = output webhook {{ url: "{}/hook", retries: 0 }}
     let server = node(&ww, &url, &ns, "solo", "");
     let answer = turn(&server, "hello", "s-dlq").await;
     assert_eq!(answer["output"], "echo: hello", "{answer}");
-    let letters = eventually("the dead letter", async || {
+    let letters = poll_until(BOUND, "the dead letter", async || {
         let l = dead_letters(&server).await;
         (!l.is_empty()).then_some(l)
     })
@@ -251,7 +240,7 @@ hook = output webhook {{ url: "{}/hook", retries: 0 }}
     let id = letters[0]["id"].as_str().unwrap().to_string();
     assert_eq!(letters[0]["reason"], "webhook_failed");
     // The copy on the broker is written in the background: wait for it before the kill.
-    eventually("the letter on the broker", async || {
+    poll_until(BOUND, "the letter on the broker", async || {
         (letters_on_broker(&url, &ns).await == 1).then_some(())
     })
     .await;
@@ -275,12 +264,12 @@ hook = output webhook {{ url: "{}/hook", retries: 0 }}
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    eventually("the replayed POST", async || {
+    poll_until(BOUND, "the replayed POST", async || {
         (receiver.requests().len() >= 2).then_some(())
     })
     .await;
     assert!(dead_letters(&server).await.is_empty());
-    eventually("the letter gone from the broker", async || {
+    poll_until(BOUND, "the letter gone from the broker", async || {
         (letters_on_broker(&url, &ns).await == 0).then_some(())
     })
     .await;

@@ -4,7 +4,7 @@
 //! the server keeps serving) from where a replay POSTs it again; a redirect loop and a 4xx fail at
 //! once; header secrets never reach the logs or `/components`.
 
-use crate::common::{client, write_ww, Server};
+use crate::common::{client, poll_until, write_ww, Server};
 use crate::wire::{Recorded, Reply};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,23 +40,8 @@ fn start(ww: &std::path::Path) -> Server {
     Server::start_with(ww, &[], &[("HOOK_AUTH", SECRET)])
 }
 
-/// Polls `probe` until it gives a value (hang guard [`BOUND`]).
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let until = tokio::time::Instant::now() + BOUND;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn requests_reach(receiver: &crate::wire::Server, n: usize) -> Vec<Recorded> {
-    eventually(&format!("{n} POSTs"), async || {
+    poll_until(BOUND, &format!("{n} POSTs"), async || {
         let r = receiver.requests();
         (r.len() >= n).then_some(r)
     })
@@ -73,7 +58,7 @@ async fn ask(server: &Server, input: &str, session: &str) -> Value {
 
 /// The dead letters once there are `n` of them.
 async fn dead_letters(server: &Server, n: usize) -> Vec<Value> {
-    eventually(&format!("{n} dead letters"), async || {
+    poll_until(BOUND, &format!("{n} dead letters"), async || {
         let letters: Vec<Value> = server.get("/dlq").await.json().await.unwrap();
         (letters.len() >= n).then_some(letters)
     })
@@ -314,7 +299,7 @@ async fn a_receiver_that_never_answers_is_retried_then_dead_lettered_and_a_repla
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let bodies = eventually("the replayed POST", async || {
+    let bodies = poll_until(BOUND, "the replayed POST", async || {
         let b = receiver.bodies.lock().unwrap().clone();
         (!b.is_empty()).then_some(b)
     })

@@ -357,3 +357,23 @@ pub fn retry_after(res: &reqwest::Response) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// Polls `probe` until it gives a value; panics naming `what` past `bound` (a hang guard, never
+/// a timing assertion).
+pub async fn poll_until<T>(
+    bound: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let until = tokio::time::Instant::now() + bound;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

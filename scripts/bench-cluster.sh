@@ -31,13 +31,8 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 FILE=examples/quickstart/main.ww
 NS="bench-cluster-$$"
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need wrk; then
-  echo "wrk not found: installing it" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  ($SUDO apt-get install -y -qq wrk || ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk)) >&2 || true
-  need wrk || { echo "error: install wrk (apt-get install wrk) and re-run" >&2; exit 1; }
-fi
+. scripts/wrk.sh
+install_wrk || { echo "error: install wrk (apt-get install wrk) and re-run" >&2; exit 1; }
 need python3 || { echo "error: python3 is needed to remove the run's NATS streams: install it" >&2; exit 1; }
 
 host_port() { echo "$1" | sed -E 's#^[a-z]+://##; s#/.*$##'; }

@@ -25,16 +25,8 @@ SESSION_TTL="${SESSION_TTL:-5}"
 SETTLE=$((SESSION_TTL + 4))    # TTL, an eviction pass, a metrics upkeep and the allocator's purge
 export RUST_LOG="${RUST_LOG:-info}"
 
-need() { command -v "$1" >/dev/null 2>&1; }
-
-if ! need wrk; then
-  echo "wrk not found: installing it" >&2
-  if need apt-get; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    ($SUDO apt-get install -y -qq wrk || ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk)) >&2 || true
-  fi
-fi
-if ! need wrk && ! need oha; then
+. scripts/wrk.sh
+if ! install_wrk && ! need oha; then
   echo "installing oha with cargo (wrk unavailable)" >&2
   cargo install oha --locked >&2
 fi

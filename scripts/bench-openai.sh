@@ -21,13 +21,8 @@ STREAM="${STREAM:-0}"
 export RUST_LOG="${RUST_LOG:-info}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need wrk; then
-  echo "wrk not found: installing it" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  ($SUDO apt-get install -y -qq wrk || ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk)) >&2 || true
-  need wrk || { echo "error: install wrk (apt-get install wrk) and re-run" >&2; exit 1; }
-fi
+. scripts/wrk.sh
+install_wrk || { echo "error: install wrk (apt-get install wrk) and re-run" >&2; exit 1; }
 
 echo "building (release)…" >&2
 cargo build --release --locked --bin woodwork-actors >&2

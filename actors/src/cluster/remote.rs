@@ -99,27 +99,19 @@ impl Mailbox for RemoteMailbox {
                 }
             })
         });
-        // What answers `reply` when the hop never leaves: the pending entry made for it (a
-        // handed-over branch has none here; its proxy turn fails instead).
-        let settle = {
-            let cluster = self.cluster.clone();
-            let id = route.as_ref().map(|r| r.id);
-            move |reply: Option<ReplyTo>, err: RuntimeError| {
-                let waiting = match (is_handed, id) {
-                    (true, _) => reply,
-                    (false, Some(id)) => cluster.pending.remove(id),
-                    (false, None) => None,
-                };
-                if let Some(r) = waiting {
-                    r.fail(err);
-                }
-            }
+        // This node's entry for the hop (a handed-over branch has none here).
+        let entry = if is_handed {
+            None
+        } else {
+            route.as_ref().map(|r| r.id)
         };
         let msg_id = env.message_id.to_string();
         let body = match serde_json::to_vec(&Work::Hop(Hop { env, reply: route })) {
             Ok(b) => b,
             Err(e) => {
-                settle(
+                fail_unsent(
+                    &self.cluster,
+                    entry,
                     reply,
                     RuntimeError::Invalid(format!(
                         "the message for `{}` cannot be encoded: {e}",
@@ -146,7 +138,9 @@ impl Mailbox for RemoteMailbox {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(component = &*name, error = %e, "could not queue a message for another node");
-                    settle(
+                    fail_unsent(
+                        &cluster,
+                        entry,
                         reply,
                         RuntimeError::Unreachable {
                             component: name.to_string(),
@@ -160,5 +154,17 @@ impl Mailbox for RemoteMailbox {
 
     fn processed(&self) -> u64 {
         self.pushed.load(Ordering::Relaxed)
+    }
+}
+
+/// Answers a hop that never left with `err`: whoever waits on this node's `entry` for it, or,
+/// for a handed-over branch (no entry here), the proxy turn `reply` itself.
+fn fail_unsent(cluster: &Cluster, entry: Option<u64>, reply: Option<ReplyTo>, err: RuntimeError) {
+    let waiting = match entry {
+        Some(id) => cluster.pending.remove(id),
+        None => reply,
+    };
+    if let Some(r) = waiting {
+        r.fail(err);
     }
 }
